@@ -1,0 +1,3 @@
+module github.com/herald-sms/herald
+
+go 1.26
