@@ -132,10 +132,16 @@ func TestServerRequestHandling(t *testing.T) {
 				if h.Command != tc.wantCmd || h.Status != tc.wantStatus || h.Seq != tc.wantSeq {
 					t.Fatalf("answer %s %s seq %d, want %s %s seq %d", h.Command, h.Status, h.Seq, tc.wantCmd, tc.wantStatus, tc.wantSeq)
 				}
-				synctest.Wait()
-				_, _, open := p.recv()
-				if closed := !open; closed != tc.wantClosed {
-					t.Fatalf("connection closed = %v, want %v", closed, tc.wantClosed)
+				if tc.wantClosed {
+					if h, _, open := p.recv(); open {
+						t.Fatalf("connection still open after the answer; got %s", h.Command)
+					}
+					return
+				}
+				// The session is still usable.
+				go p.send(99, 0, &pdu.EnquireLink{})
+				if h, _, ok := p.recv(); !ok || h.Command != pdu.EnquireLinkRespID || h.Seq != 99 {
+					t.Fatalf("after the answer, enquire_link got %v (open %v)", h, ok)
 				}
 			})
 		})

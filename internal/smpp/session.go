@@ -19,7 +19,7 @@ type state uint8
 const (
 	stateOpen      state = iota // connected, not bound
 	stateBound                  // bound: every command allowed
-	stateUnbinding              // unbind in progress: no new requests
+	stateUnbinding              // unbind sent or received: no new requests
 	stateClosed
 )
 
@@ -64,6 +64,7 @@ type Session struct {
 	pending  map[uint32]*call // mu guards pending, queue, state, err, role, systemID
 	queue    []frame
 	state    state
+	draining bool // Unbind is waiting for the window to empty: no new requests
 	err      error
 	role     pdu.Role
 	systemID string // the peer's system_id once bound
@@ -248,7 +249,7 @@ func (s *Session) enqueue(req pdu.Body, done func(Response), windowed bool) erro
 		s.mu.Unlock()
 		s.bufs.Put(buf)
 		return s.closedErr()
-	case s.state == stateUnbinding && id != pdu.UnbindID && id != pdu.EnquireLinkID:
+	case (s.state == stateUnbinding || s.draining) && id != pdu.UnbindID && id != pdu.EnquireLinkID:
 		s.mu.Unlock()
 		s.bufs.Put(buf)
 		return ErrClosed
@@ -526,7 +527,10 @@ func (s *Session) serve(h pdu.Header, body pdu.Body) {
 	s.mu.Lock()
 	st := s.state
 	s.mu.Unlock()
-	if st != stateBound && h.Command != pdu.OutbindID {
+	// Until unbind_resp the session is still bound (SMPP 3.4 §2.3): the
+	// peer may go on delivering while we drain or unbind, and those
+	// requests reach the handler like any other.
+	if st == stateOpen && h.Command != pdu.OutbindID {
 		s.respond(h.Seq, pdu.StatusInvBndSts, pdu.NewBody(h.Command.Response()), nil)
 		return
 	}
@@ -593,10 +597,15 @@ func (s *Session) Unbind(ctx context.Context) error {
 		s.mu.Unlock()
 		return s.closedErr()
 	}
-	s.state = stateUnbinding
+	s.draining = true
 	s.mu.Unlock()
 	err := s.drain(ctx)
 	if err == nil {
+		s.mu.Lock()
+		if s.state == stateBound {
+			s.state = stateUnbinding
+		}
+		s.mu.Unlock()
 		var r Response
 		r, err = s.sendInternal(ctx, &pdu.Unbind{})
 		if err == nil {
