@@ -192,4 +192,3 @@ func TestDeadPeerReconnectHandsBack(t *testing.T) {
 		}
 	})
 }
-

@@ -35,9 +35,9 @@ type call struct {
 
 // frame is one encoded PDU waiting for the writer.
 type frame struct {
-	buf        *[]byte
-	c          *call // request whose bytes these are; nil for responses
-	closeWith  error // when set, end the session with it once this frame is flushed
+	buf       *[]byte
+	c         *call // request whose bytes these are; nil for responses
+	closeWith error // when set, end the session with it once this frame is flushed
 }
 
 // Session is one SMPP connection. Create it with Dial, Client or Server.
