@@ -3,6 +3,7 @@ package dlr
 import (
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // DateLayout selects how Formatter writes the submit and done dates.
@@ -76,7 +77,8 @@ func (f Formatter) AppendFormat(dst []byte, r *Receipt) []byte {
 	if r.Err == "" {
 		dst = append(dst, "000"...)
 	} else {
-		for i := len(r.Err); i < 3; i++ {
+		// fmt's width counts runes, not bytes.
+		for i := utf8.RuneCountInString(r.Err); i < 3; i++ {
 			dst = append(dst, '0')
 		}
 		dst = append(dst, r.Err...)
