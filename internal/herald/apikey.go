@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"strings"
 )
 
@@ -93,4 +94,12 @@ func NewID(prefix string, ms int64) string {
 		}
 	}
 	return string(out)
+}
+
+// NewWebhookSecret returns a Standard Webhooks signing secret: "whsec_"
+// and the base64 of 32 random bytes.
+func NewWebhookSecret() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return "whsec_" + base64.StdEncoding.EncodeToString(b[:])
 }

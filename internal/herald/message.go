@@ -104,9 +104,12 @@ func EventType(s Status) string { return "message." + string(s) }
 // Account owns messages, keys and webhook endpoints. One account never
 // sees another's data.
 type Account struct {
-	ID        string
-	Name      string
-	CreatedAt time.Time
+	ID   string
+	Name string
+	// WebhookSecret signs the webhooks sent to messages' callback_url
+	// (account endpoints have secrets of their own).
+	WebhookSecret string
+	CreatedAt     time.Time
 }
 
 // APIKey authenticates API calls for an account. Only a hash of the

@@ -1,0 +1,30 @@
+package intake
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/herald-sms/herald/internal/herald"
+)
+
+// Request is one message to send, as a client asks for it (the fields of
+// POST /v1/messages). Zero values mean "not given".
+type Request struct {
+	To             string             `json:"to"`
+	From           string             `json:"from"`
+	Body           string             `json:"body"`
+	Type           herald.MessageType `json:"type,omitempty"`
+	SendAt         *time.Time         `json:"send_at,omitempty"`
+	ValidityPeriod int                `json:"validity_period,omitempty"` // seconds
+	CallbackURL    string             `json:"callback_url,omitempty"`
+	Reference      string             `json:"reference,omitempty"`
+	Metadata       json.RawMessage    `json:"metadata,omitempty"`
+	SmartEncoding  bool               `json:"smart_encoding,omitempty"`
+}
+
+// Result is the outcome of one Request.
+type Result struct {
+	Message  *herald.Message // the stored (or, on replay, the earlier) message
+	Replayed bool            // an idempotent replay of an earlier request
+	Err      error           // *herald.Error: why this request was refused
+}

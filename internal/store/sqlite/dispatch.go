@@ -1,0 +1,461 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
+)
+
+// Pending implements store.Dispatch.
+func (s *Store) Pending(ctx context.Context) ([]*herald.Message, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE status IN ('accepted', 'scheduled', 'queued', 'sending') ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: pending: %w", err)
+	}
+	var out []*herald.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: pending: %w", err)
+		}
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: pending: %w", err)
+	}
+	for _, m := range out {
+		if m.Parts, err = s.parts(ctx, m.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Apply implements store.Dispatch.
+func (s *Store) Apply(ctx context.Context, ts []store.Transition) ([]store.Applied, error) {
+	out := make([]store.Applied, len(ts))
+	err := s.write(ctx, func(w *wtx) error {
+		b := newBatch(w)
+		for i := range ts {
+			st, idx, err := b.part(ts[i].PartRef)
+			if err != nil {
+				if herald.ErrorKind(err) == herald.KindNotFound {
+					continue
+				}
+				return err
+			}
+			out[i].Changed, err = b.transition(st, idx, ts[i])
+			if err != nil {
+				return err
+			}
+		}
+		if err := b.flush(); err != nil {
+			return err
+		}
+		for i := range ts {
+			if st := b.msgs[ts[i].MessageID]; st != nil {
+				out[i].MessageStatus = st.m.Status
+				out[i].MessageFinal = st.m.Status.Final() && !st.orig.Final()
+			}
+		}
+		return nil
+	}, nil)
+	return out, err
+}
+
+// ApplyReceipts implements store.Dispatch.
+func (s *Store) ApplyReceipts(ctx context.Context, rs []store.Receipt) error {
+	return s.write(ctx, func(w *wtx) error {
+		b := newBatch(w)
+		for _, r := range rs {
+			if err := b.receipt(r); err != nil {
+				return err
+			}
+		}
+		return b.flush()
+	}, nil)
+}
+
+// ExpireOverdue implements store.Dispatch.
+func (s *Store) ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (int, error) {
+	n := 0
+	err := s.write(ctx, func(w *wtx) error {
+		n = 0
+		b := newBatch(w)
+		ids, err := w.strings("expire.unsent", ns(now))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			st, err := b.load(id)
+			if err != nil {
+				return err
+			}
+			for i := range st.m.Parts {
+				ok, err := b.transition(st, i, store.Transition{To: herald.StatusExpired, At: now,
+					ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"})
+				if err != nil {
+					return err
+				}
+				if ok {
+					n++
+				}
+			}
+		}
+		rows, err := w.query("expire.sent", ns(sentBefore))
+		if err != nil {
+			return err
+		}
+		var refs []store.PartRef
+		for rows.Next() {
+			var r store.PartRef
+			if err := rows.Scan(&r.MessageID, &r.Seq); err != nil {
+				rows.Close()
+				return err
+			}
+			refs = append(refs, r)
+		}
+		rows.Close()
+		for _, r := range refs {
+			st, idx, err := b.part(r)
+			if err != nil {
+				return err
+			}
+			ok, err := b.transition(st, idx, store.Transition{To: herald.StatusUnknown, At: now,
+				Detail: "no delivery receipt within the receipt window"})
+			if err != nil {
+				return err
+			}
+			if ok {
+				n++
+			}
+		}
+		return b.flush()
+	}, nil)
+	return n, err
+}
+
+func (w *wtx) strings(name string, args ...any) ([]string, error) {
+	rows, err := w.query(name, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// msgState is a message loaded into a batch, with what changed.
+type msgState struct {
+	m      *herald.Message
+	orig   herald.Status
+	dirty  map[int]bool // part indexes to write back
+	resent int          // resends added in this batch
+	cause  *store.Transition
+	events []herald.Event // part-level events
+}
+
+// batch applies transitions to messages inside one transaction and
+// writes the results once.
+type batch struct {
+	w     *wtx
+	msgs  map[string]*msgState
+	order []*msgState
+}
+
+func newBatch(w *wtx) *batch { return &batch{w: w, msgs: map[string]*msgState{}} }
+
+func (b *batch) load(id string) (*msgState, error) {
+	if st := b.msgs[id]; st != nil {
+		return st, nil
+	}
+	m, err := b.w.loadMessage(id, true)
+	if err != nil {
+		return nil, err
+	}
+	st := &msgState{m: m, orig: m.Status, dirty: map[int]bool{}}
+	b.msgs[id] = st
+	b.order = append(b.order, st)
+	return st, nil
+}
+
+func (b *batch) part(r store.PartRef) (*msgState, int, error) {
+	st, err := b.load(r.MessageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range st.m.Parts {
+		if st.m.Parts[i].Seq == r.Seq {
+			return st, i, nil
+		}
+	}
+	return nil, 0, notFound("part")
+}
+
+// transition applies t to part i of st if the state machine allows it.
+func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error) {
+	p := &st.m.Parts[i]
+	if !herald.CanTransition(p.Status, t.To) {
+		return false, nil
+	}
+	p.Status = t.To
+	if t.SubmitStatus != 0 || t.To == herald.StatusSent {
+		p.SubmitStatus = t.SubmitStatus
+	}
+	if t.CarrierMessageID != "" {
+		p.CarrierMessageID = t.CarrierMessageID
+	}
+	switch t.To {
+	case herald.StatusSending:
+		p.Attempts++
+	case herald.StatusSent:
+		p.SubmittedAt = t.At
+	case herald.StatusQueued:
+		p.NextAttemptAt = t.NextAttemptAt
+	default:
+		if t.To.Final() {
+			p.DoneAt = t.At
+		}
+	}
+	if t.ReceiptStat != "" || t.ReceiptErr != "" {
+		p.ReceiptStat, p.ReceiptErr = t.ReceiptStat, t.ReceiptErr
+	}
+	if t.Resent {
+		st.resent++
+	}
+	if t.ErrorCode != "" {
+		st.m.ErrorCode, st.m.ErrorMessage = t.ErrorCode, t.ErrorMessage
+	}
+	st.dirty[i] = true
+	tc := t
+	st.cause = &tc
+	if st.m.PartCount > 1 {
+		st.events = append(st.events, herald.Event{
+			ID: herald.NewID("evt", t.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
+			Type: "part." + string(t.To), Status: t.To, PartSeq: p.Seq, At: t.At,
+			Carrier: t.Carrier, CarrierCode: t.CarrierCode, Detail: t.Detail,
+		})
+	}
+	if len(t.CorrelationKeys) > 0 {
+		if err := b.correlate(st, i, t); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// correlate records the part's receipt keys and applies any receipt that
+// arrived for them before this response.
+func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
+	p := st.m.Parts[i]
+	var orphans []int64
+	for _, k := range t.CorrelationKeys {
+		if _, err := b.w.exec("corr.insert", t.Carrier, k, st.m.ID, p.Seq); err != nil {
+			return err
+		}
+		rows, err := b.w.query("orphan.find", t.Carrier, k)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			orphans = append(orphans, id)
+		}
+		rows.Close()
+	}
+	for _, id := range orphans {
+		var keys, to, code, stat, rerr string
+		var at int64
+		if err := b.w.queryRow("orphan.get", id).Scan(&keys, &to, &at, &code, &stat, &rerr); err != nil {
+			continue // already applied through another key
+		}
+		if _, err := b.w.exec("orphan.delete", id); err != nil {
+			return err
+		}
+		if _, err := b.w.exec("orphan.unkey", id); err != nil {
+			return err
+		}
+		if _, err := b.transition(st, i, store.Transition{PartRef: store.PartRef{MessageID: st.m.ID, Seq: p.Seq},
+			To: herald.Status(to), At: tm(at), Carrier: t.Carrier, CarrierCode: code, ReceiptStat: stat, ReceiptErr: rerr,
+			Detail: "receipt arrived before the submit response"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// receipt applies a delivery receipt to the part its keys name, or keeps
+// it until that part's submit response is recorded.
+func (b *batch) receipt(r store.Receipt) error {
+	for _, k := range r.CorrelationKeys {
+		rows, err := b.w.query("corr.find", r.Carrier, k)
+		if err != nil {
+			return err
+		}
+		var refs []store.PartRef
+		for rows.Next() {
+			var ref store.PartRef
+			if err := rows.Scan(&ref.MessageID, &ref.Seq); err != nil {
+				rows.Close()
+				return err
+			}
+			refs = append(refs, ref)
+		}
+		rows.Close()
+		for _, ref := range refs {
+			st, idx, err := b.part(ref)
+			if err != nil {
+				continue
+			}
+			ok, err := b.transition(st, idx, store.Transition{PartRef: ref, To: r.To, At: r.At, Carrier: r.Carrier,
+				CarrierCode: r.CarrierCode, ReceiptStat: r.ReceiptStat, ReceiptErr: r.ReceiptErr})
+			if err != nil || ok {
+				return err
+			}
+		}
+		if len(refs) > 0 {
+			return nil // matched, but a duplicate or late receipt: ignored by the state machine
+		}
+	}
+	res, err := b.w.exec("orphan.insert", r.Carrier, strings.Join(r.CorrelationKeys, " "), string(r.To), ns(r.At),
+		r.CarrierCode, r.ReceiptStat, r.ReceiptErr)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for _, k := range r.CorrelationKeys {
+		if _, err := b.w.exec("orphan.key", r.Carrier, k, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush writes back every changed part and message, with events and
+// webhook deliveries for message-level changes.
+func (b *batch) flush() error {
+	for _, st := range b.order {
+		if len(st.dirty) == 0 {
+			continue
+		}
+		for i := range st.dirty {
+			p := &st.m.Parts[i]
+			if _, err := b.w.exec("part.update", string(p.Status), p.CarrierMessageID, p.Attempts, p.SubmitStatus,
+				p.ReceiptStat, p.ReceiptErr, ns(p.SubmittedAt), ns(p.DoneAt), ns(p.NextAttemptAt), st.m.ID, p.Seq); err != nil {
+				return err
+			}
+		}
+		for i := range st.events {
+			if err := b.w.insertEvent(&st.events[i]); err != nil {
+				return err
+			}
+		}
+		statuses := make([]herald.Status, len(st.m.Parts))
+		for i, p := range st.m.Parts {
+			statuses[i] = p.Status
+		}
+		next := herald.DeriveStatus(statuses)
+		cause := st.cause
+		changed := next != st.m.Status
+		if !changed && st.resent == 0 {
+			continue
+		}
+		st.m.Status = next
+		st.m.Resends += st.resent
+		st.m.UpdatedAt = cause.At
+		if st.m.Status != herald.StatusFailed && st.m.Status != herald.StatusExpired && st.m.Status != herald.StatusCanceled &&
+			st.m.Status != herald.StatusRejected && st.m.Status != herald.StatusUndelivered {
+			// An error code describes a failure; a later success clears it.
+			if st.m.Status == herald.StatusDelivered || st.m.Status == herald.StatusSent {
+				st.m.ErrorCode, st.m.ErrorMessage = "", ""
+			}
+		}
+		if _, err := b.w.exec("message.update", string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends,
+			ns(st.m.UpdatedAt), st.m.ID); err != nil {
+			return err
+		}
+		if st.resent > 0 {
+			ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
+				Type: "message.resent", Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
+				Detail: fmt.Sprintf("submitted again (%d in all): an earlier submit_sm may have reached the carrier without its response being recorded", st.m.Resends)}
+			if err := b.w.insertEvent(&ev); err != nil {
+				return err
+			}
+		}
+		if !changed {
+			continue
+		}
+		ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
+			Type: herald.EventType(st.m.Status), Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
+			CarrierCode: cause.CarrierCode, Detail: cause.Detail}
+		if err := b.w.insertEvent(&ev); err != nil {
+			return err
+		}
+		if notifies(st.m.Status) {
+			if err := b.deliveries(st.m, &ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// notifies reports whether a message status change is pushed to
+// webhooks. queued and sending are dispatch-internal steps taken within
+// milliseconds of each other; they are kept in the event history but not
+// pushed (as Twilio does not push its initial status).
+func notifies(s herald.Status) bool {
+	return s != herald.StatusQueued && s != herald.StatusSending && s != herald.StatusAccepted
+}
+
+// deliveries queues the event for the message's callback URL and every
+// enabled endpoint of the account that wants it.
+func (b *batch) deliveries(m *herald.Message, ev *herald.Event) error {
+	var payload []byte
+	add := func(endpointID, url, secret string) error {
+		if payload == nil {
+			payload = herald.Payload(ev, m)
+		}
+		_, err := b.w.exec("delivery.insert", herald.NewID("dlv", ev.At.UnixMilli()), m.AccountID, m.ID, ev.ID,
+			endpointID, url, secret, payload, ns(ev.At), ns(ev.At))
+		return err
+	}
+	if m.CallbackURL != "" {
+		if err := add("", m.CallbackURL, b.w.s.callbackSecret(m.AccountID)); err != nil {
+			return err
+		}
+	}
+	eps, err := b.w.s.accountEndpoints(b.w.ctx, m.AccountID)
+	if err != nil {
+		return err
+	}
+	for _, e := range eps {
+		if e.Wants(ev.Type) {
+			if err := add(e.ID, e.URL, e.Secret); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,299 @@
+// Package sqlite is Herald's embedded store: SQLite in WAL mode through a
+// pure-Go driver (so the binary stays static), with every commit synced
+// to disk (synchronous=FULL) and concurrent writes grouped into one
+// transaction by a single writer goroutine (group commit).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed schema.sql
+var schema string
+
+// Options configure a Store.
+type Options struct {
+	// MaxBatch caps the writes grouped into one commit. Default 2048.
+	MaxBatch int
+	// Readers is the number of read connections. Default 4.
+	Readers int
+	// Logger receives commit failures. Default: discard.
+	Logger *slog.Logger
+}
+
+// Store is the SQLite store. Create it with Open; Close it when done.
+type Store struct {
+	w, r   *sql.DB
+	stmts  map[string]*sql.Stmt // prepared on the single writer connection
+	ops    chan *op
+	log    *slog.Logger
+	max    int
+	done   chan struct{} // closed when the writer has exited
+	mu     sync.Mutex
+	closed bool // mu guards closed
+
+	epMu      sync.Mutex
+	endpoints map[string][]*herald.WebhookEndpoint // epMu guards endpoints (account → enabled endpoints) and secrets
+	secrets   map[string]string                    // account → callback signing secret
+}
+
+var _ store.Store = (*Store)(nil)
+
+// op is one write: fn runs inside the group's transaction, under its own
+// savepoint, so a failing op is undone alone. after runs once the group
+// has committed.
+type op struct {
+	ctx   context.Context
+	fn    func(*wtx) error
+	after func()
+	err   error
+	done  chan struct{}
+}
+
+// Open opens (creating if needed) the database in dir/herald.db.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 2048
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = 4
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: data directory: %w", err)
+	}
+	path := filepath.Join(dir, "herald.db")
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if _, err := w.Exec(schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: schema: %w", err)
+	}
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+	s := &Store{
+		w: w, r: r, log: opts.Logger, max: opts.MaxBatch,
+		ops:       make(chan *op, 4*opts.MaxBatch),
+		done:      make(chan struct{}),
+		stmts:     map[string]*sql.Stmt{},
+		endpoints: map[string][]*herald.WebhookEndpoint{},
+		secrets:   map[string]string{},
+	}
+	for name, text := range statements {
+		st, err := w.Prepare(text)
+		if err != nil {
+			s.w.Close()
+			s.r.Close()
+			return nil, fmt.Errorf("sqlite: prepare %s: %w", name, err)
+		}
+		s.stmts[name] = st
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close waits for queued writes to commit, then closes the database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.ops)
+	s.mu.Unlock()
+	<-s.done
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// errUnavailable is what writes report when the database cannot commit.
+func errUnavailable(err error) error {
+	return &herald.Error{Kind: herald.KindTransient, Code: "store_unavailable", Message: "the message store cannot commit; retry later", Err: err}
+}
+
+// write runs fn in the next group commit and waits until it is durable.
+func (s *Store) write(ctx context.Context, fn func(*wtx) error, after func()) error {
+	o := &op{ctx: ctx, fn: fn, after: after, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errUnavailable(errors.New("store closed"))
+	}
+	select {
+	case s.ops <- o:
+		s.mu.Unlock()
+	case <-ctx.Done():
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+	// Once queued, the op runs whatever happens to ctx: the caller must
+	// learn whether it committed, so wait for it.
+	<-o.done
+	return o.err
+}
+
+// writer is the one goroutine that writes: it takes every queued op (up
+// to MaxBatch), runs them in one transaction and commits once.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*op, 0, s.max)
+	for o := range s.ops {
+		batch = append(batch[:0], o)
+	fill:
+		for len(batch) < s.max {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+		for i := range batch {
+			batch[i] = nil
+		}
+	}
+}
+
+func (s *Store) commit(batch []*op) {
+	ctx := context.Background()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		s.finish(batch, errUnavailable(err))
+		return
+	}
+	w := &wtx{ctx: ctx, tx: tx, s: s}
+	for _, o := range batch {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			tx.Rollback()
+			s.finish(batch, errUnavailable(err))
+			return
+		}
+		o.err = o.fn(w)
+		if o.err != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+				tx.Rollback()
+				s.finish(batch, errUnavailable(err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+			tx.Rollback()
+			s.finish(batch, errUnavailable(err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		s.log.Error("sqlite commit failed", "ops", len(batch), "err", err)
+		s.finish(batch, errUnavailable(err))
+		return
+	}
+	for _, o := range batch {
+		if o.err == nil && o.after != nil {
+			o.after()
+		}
+		close(o.done)
+	}
+}
+
+// finish fails every op of a group that could not commit.
+func (s *Store) finish(batch []*op, err error) {
+	for _, o := range batch {
+		o.err = err
+		close(o.done)
+	}
+}
+
+// wtx is the group transaction as ops see it.
+type wtx struct {
+	ctx context.Context
+	tx  *sql.Tx
+	s   *Store
+}
+
+func (w *wtx) exec(name string, args ...any) (sql.Result, error) {
+	st := w.s.stmts[name]
+	if st == nil {
+		return nil, fmt.Errorf("sqlite: no statement %q", name)
+	}
+	res, err := w.tx.StmtContext(w.ctx, st).ExecContext(w.ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", name, err)
+	}
+	return res, nil
+}
+
+func (w *wtx) query(name string, args ...any) (*sql.Rows, error) {
+	st := w.s.stmts[name]
+	if st == nil {
+		return nil, fmt.Errorf("sqlite: no statement %q", name)
+	}
+	rows, err := w.tx.StmtContext(w.ctx, st).QueryContext(w.ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", name, err)
+	}
+	return rows, nil
+}
+
+func (w *wtx) queryRow(name string, args ...any) *sql.Row {
+	return w.tx.StmtContext(w.ctx, w.s.stmts[name]).QueryRowContext(w.ctx, args...)
+}
+
+// ns converts a time to the stored integer (0 for the zero time).
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// tm converts a stored integer back to a time.
+func tm(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}
+
+func notFound(what string) error {
+	return &herald.Error{Kind: herald.KindNotFound, Code: "not_found", Message: what + " not found", Err: store.ErrNotFound}
+}
