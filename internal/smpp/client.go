@@ -185,6 +185,14 @@ func (c *Client) setCurrent(s *Session) {
 	}
 }
 
+// Bound reports whether the client has a bound session now.
+func (c *Client) Bound() bool {
+	c.mu.Lock()
+	s := c.cur
+	c.mu.Unlock()
+	return s != nil && s.Bound()
+}
+
 // Session waits until the client is bound and returns the session, or
 // returns ctx's error.
 func (c *Client) Session(ctx context.Context) (*Session, error) {

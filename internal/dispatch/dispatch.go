@@ -1,0 +1,453 @@
+// Package dispatch moves stored messages to carriers: priority lanes
+// (otp before transactional before marketing), send_at scheduling, validity
+// expiry, retries of temporary carrier refusals with backoff, the durable
+// "sending" mark that bounds duplicates after a crash, and the recording
+// of every submit's outcome in batches.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-sms/herald/internal/carrier"
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/smpp"
+	"github.com/herald-sms/herald/internal/smpp/pdu"
+	"github.com/herald-sms/herald/internal/store"
+)
+
+// Link is what the dispatcher needs of a carrier link.
+type Link interface {
+	Name() string
+	Run(ctx context.Context) error
+	Submit(ctx context.Context, m *herald.Message, p *herald.Part, done func(carrier.Result)) error
+}
+
+// Store is what the dispatcher needs of the store.
+type Store interface {
+	Pending(ctx context.Context) ([]*herald.Message, error)
+	Apply(ctx context.Context, ts []store.Transition) ([]store.Applied, error)
+	ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (int, error)
+}
+
+// Options configure a Dispatcher.
+type Options struct {
+	Store Store
+	Links []Link // the first is the default for messages whose carrier is gone
+	// InFlight caps, per link, the parts marked sending whose outcome is
+	// not recorded yet: the most that can be resent after a crash.
+	// Default 2000.
+	InFlight int
+	// MaxAttempts bounds submits of a part refused with temporary errors.
+	// Default 10.
+	MaxAttempts int
+	// RetryBase and RetryMax shape the retry backoff (doubling). Defaults
+	// 1s and 5m.
+	RetryBase, RetryMax time.Duration
+	// ReceiptWindow: a sent part with no receipt after this becomes
+	// unknown. Default 72h.
+	ReceiptWindow time.Duration
+	// SweepInterval is how often expiry and the receipt window are
+	// checked. Default 30s.
+	SweepInterval time.Duration
+	// Changed is called after commits that may have queued webhook
+	// deliveries.
+	Changed func()
+	// Submitted is called for every submit written, with the time since
+	// the message was accepted (for latency metrics).
+	Submitted func(sinceAccept time.Duration)
+	Logger    *slog.Logger
+}
+
+// Dispatcher owns the links' lifecycles and the flow of parts to them.
+type Dispatcher struct {
+	o     Options
+	links map[string]*lane
+	order []*lane
+	sched scheduler
+	out   outcomes
+
+	ready atomic.Bool // recovery done; Accepted may enqueue directly
+	mu    sync.Mutex
+	early []*herald.Message // mu guards early: accepted before recovery finished
+
+	stats Stats
+}
+
+// Stats are the dispatcher's counters.
+type Stats struct {
+	Submitted, Sent, Failed, Retried, Resent, Expired, RecoveredSending atomic.Uint64
+}
+
+// New returns a dispatcher; Run starts it.
+func New(o Options) *Dispatcher {
+	if o.InFlight <= 0 {
+		o.InFlight = 2000
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 5 * time.Minute
+	}
+	if o.ReceiptWindow <= 0 {
+		o.ReceiptWindow = 72 * time.Hour
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 30 * time.Second
+	}
+	if o.Changed == nil {
+		o.Changed = func() {}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	d := &Dispatcher{o: o, links: map[string]*lane{}}
+	for _, l := range o.Links {
+		ln := newLane(l, o.InFlight)
+		d.links[l.Name()] = ln
+		d.order = append(d.order, ln)
+	}
+	d.sched.init()
+	d.out.init()
+	return d
+}
+
+// Stats returns the counters.
+func (d *Dispatcher) Stats() *Stats { return &d.stats }
+
+// job is one part on its way to a carrier.
+type job struct {
+	m       *herald.Message
+	idx     int           // index into m.Parts
+	from    herald.Status // the part's stored state when the job was made
+	resent  bool          // this submit repeats one that may have reached the carrier
+	attempt int           // submits made so far
+}
+
+func (j *job) ref() store.PartRef { return store.PartRef{MessageID: j.m.ID, Seq: j.m.Parts[j.idx].Seq} }
+
+// Accepted hands newly stored messages to the dispatcher.
+func (d *Dispatcher) Accepted(ms []*herald.Message) {
+	if !d.ready.Load() {
+		d.mu.Lock()
+		if !d.ready.Load() {
+			d.early = append(d.early, ms...)
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+	}
+	now := time.Now()
+	for _, m := range ms {
+		d.enqueue(m, now)
+	}
+}
+
+// enqueue routes every part of a message to its lane or the scheduler.
+func (d *Dispatcher) enqueue(m *herald.Message, now time.Time) {
+	for i := range m.Parts {
+		j := &job{m: m, idx: i, from: m.Parts[i].Status, attempt: m.Parts[i].Attempts}
+		if !m.SendAt.IsZero() && m.SendAt.After(now) {
+			d.sched.add(m.SendAt, j)
+			continue
+		}
+		d.lane(m).push(j)
+	}
+}
+
+func (d *Dispatcher) lane(m *herald.Message) *lane {
+	if l := d.links[m.Carrier]; l != nil {
+		return l
+	}
+	return d.order[0]
+}
+
+// Run recovers unfinished work, runs the links and the dispatch loops
+// until ctx ends, then shuts down in order: no new submits, links unbind
+// after their outstanding submits are answered, every outcome is
+// recorded. It returns ctx's error, or a recovery failure.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if len(d.order) == 0 {
+		return errors.New("dispatch: no carrier links")
+	}
+	if err := d.recover(ctx); err != nil {
+		return err
+	}
+	// Links and the outcome recorder outlive ctx: they stop after the
+	// submitters, so that in-flight submits are answered and recorded.
+	linkCtx, stopLinks := context.WithCancel(context.WithoutCancel(ctx))
+	outCtx, stopOut := context.WithCancel(context.WithoutCancel(ctx))
+	var links, work, rec sync.WaitGroup
+	for _, ln := range d.order {
+		links.Go(func() { ln.link.Run(linkCtx) })
+	}
+	rec.Go(func() { d.record(outCtx) })
+	for _, ln := range d.order {
+		work.Go(func() { d.pump(ctx, ln) })
+	}
+	work.Go(func() { d.schedule(ctx) })
+	work.Go(func() { d.sweep(ctx) })
+	<-ctx.Done()
+	work.Wait()
+	stopLinks()
+	links.Wait()
+	stopOut()
+	rec.Wait()
+	return ctx.Err()
+}
+
+// recover loads what was stored but not finished. Parts left "sending" by
+// a crash may have reached the carrier: they are resent and counted
+// (policy "resend", see docs/states.md).
+func (d *Dispatcher) recover(ctx context.Context) error {
+	ms, err := d.o.Store.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("dispatch: recover: %w", err)
+	}
+	now := time.Now().UTC()
+	var ts []store.Transition
+	for _, m := range ms {
+		for i := range m.Parts {
+			p := &m.Parts[i]
+			if p.Status != herald.StatusSending {
+				continue
+			}
+			ts = append(ts, store.Transition{PartRef: store.PartRef{MessageID: m.ID, Seq: p.Seq}, To: herald.StatusQueued,
+				At: now, Carrier: m.Carrier, Resent: true,
+				Detail: "Herald restarted while this part's submit was unanswered; it is sent again and may arrive twice"})
+			p.Status = herald.StatusQueued
+		}
+	}
+	if len(ts) > 0 {
+		if _, err := d.o.Store.Apply(ctx, ts); err != nil {
+			return fmt.Errorf("dispatch: recover sending parts: %w", err)
+		}
+		d.stats.RecoveredSending.Add(uint64(len(ts)))
+		d.stats.Resent.Add(uint64(len(ts)))
+		d.o.Logger.Warn("resending parts whose submit was unanswered at the last stop", "parts", len(ts))
+	}
+	for _, m := range ms {
+		d.enqueue(m, now)
+	}
+	d.mu.Lock()
+	early := d.early
+	d.early = nil
+	d.ready.Store(true)
+	d.mu.Unlock()
+	for _, m := range early {
+		d.enqueue(m, now)
+	}
+	d.o.Logger.Info("dispatcher recovered", "messages", len(ms))
+	return nil
+}
+
+// pump marks batches of due parts as sending (one commit per batch) and
+// submits them, lane by lane in priority order.
+func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
+	for {
+		jobs := ln.take(ctx)
+		if jobs == nil {
+			return
+		}
+		now := time.Now().UTC()
+		ts := make([]store.Transition, 0, 2*len(jobs))
+		idx := make([]int, len(jobs)) // index of each job's sending transition, -1 if none
+		for k, j := range jobs {
+			ref := j.ref()
+			if !j.m.ValidUntil.IsZero() && now.After(j.m.ValidUntil) {
+				ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusExpired, At: now, Carrier: ln.link.Name(),
+					ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"})
+				idx[k] = -1
+				d.stats.Expired.Add(1)
+				continue
+			}
+			if j.from == herald.StatusScheduled || j.from == herald.StatusAccepted {
+				ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusQueued, At: now, Carrier: ln.link.Name()})
+			}
+			idx[k] = len(ts)
+			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusSending, At: now, Carrier: ln.link.Name()})
+		}
+		applied, err := d.o.Store.Apply(ctx, ts)
+		if err != nil {
+			// Nothing was marked: put the jobs back and try again shortly.
+			d.o.Logger.Error("marking parts as sending failed", "carrier", ln.link.Name(), "parts", len(jobs), "err", err)
+			ln.release(len(jobs))
+			for _, j := range jobs {
+				d.sched.add(now.Add(d.o.RetryBase), j)
+			}
+			continue
+		}
+		for k, j := range jobs {
+			if idx[k] < 0 || !applied[idx[k]].Changed {
+				ln.release(1) // expired, canceled, or already handled
+				continue
+			}
+			j.from = herald.StatusSending
+			j.attempt++
+			if err := d.submit(ctx, ln, j); err != nil {
+				// Shutting down: the part never left; record it as queued.
+				d.out.push(outcome{j: j, ln: ln, res: carrier.Result{Err: fmt.Errorf("%w: %w", smpp.ErrNotSent, err)}})
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) submit(ctx context.Context, ln *lane, j *job) error {
+	err := ln.link.Submit(ctx, j.m, &j.m.Parts[j.idx], func(r carrier.Result) {
+		d.out.push(outcome{j: j, ln: ln, res: r})
+	})
+	if err == nil {
+		d.stats.Submitted.Add(1)
+		if d.o.Submitted != nil {
+			d.o.Submitted(time.Since(j.m.CreatedAt))
+		}
+	}
+	return err
+}
+
+// schedule moves scheduled and retrying parts to their lanes when due.
+func (d *Dispatcher) schedule(ctx context.Context) {
+	for {
+		due, wait := d.sched.due(time.Now())
+		for _, j := range due {
+			d.lane(j.m).push(j)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-d.sched.wake:
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// sweep expires overdue messages and closes the receipt window.
+func (d *Dispatcher) sweep(ctx context.Context) {
+	t := time.NewTicker(d.o.SweepInterval)
+	defer t.Stop()
+	for {
+		now := time.Now().UTC()
+		for {
+			n, err := d.o.Store.ExpireOverdue(ctx, now, now.Add(-d.o.ReceiptWindow))
+			if err != nil {
+				d.o.Logger.Error("expiry sweep failed", "err", err)
+				break
+			}
+			if n > 0 {
+				d.o.Changed()
+			}
+			if n < 10000 {
+				break
+			}
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// record applies submit outcomes in batches.
+func (d *Dispatcher) record(ctx context.Context) {
+	for {
+		batch, ok := d.out.wait(ctx)
+		if !ok {
+			// Shutting down: record what is left.
+			batch = d.out.drain()
+			if len(batch) == 0 {
+				return
+			}
+		}
+		d.recordBatch(batch)
+	}
+}
+
+func (d *Dispatcher) recordBatch(batch []outcome) {
+	now := time.Now().UTC()
+	ts := make([]store.Transition, len(batch))
+	var retry []time.Time
+	for i, o := range batch {
+		ts[i], retry = d.transition(o, now), append(retry, time.Time{})
+		if ts[i].To == herald.StatusQueued {
+			retry[i] = ts[i].NextAttemptAt
+		}
+	}
+	// Outcomes must be recorded: a failed commit is retried until it
+	// works, since the parts stay "sending" (and would be resent after a
+	// restart) until then.
+	var applied []store.Applied
+	for attempt := 0; ; attempt++ {
+		var err error
+		applied, err = d.o.Store.Apply(context.Background(), ts)
+		if err == nil {
+			break
+		}
+		d.o.Logger.Error("recording submit outcomes failed; retrying", "outcomes", len(ts), "err", err)
+		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
+	}
+	for i, o := range batch {
+		o.ln.release(1)
+		if !retry[i].IsZero() && applied[i].Changed {
+			o.j.from = herald.StatusQueued
+			o.j.resent = ts[i].Resent
+			d.sched.add(retry[i], o.j)
+		}
+	}
+	d.o.Changed()
+}
+
+// transition turns a submit outcome into the part's next state.
+func (d *Dispatcher) transition(o outcome, now time.Time) store.Transition {
+	t := store.Transition{PartRef: o.j.ref(), At: now, Carrier: o.ln.link.Name()}
+	r := o.res
+	switch {
+	case r.Err != nil && carrier.IsNotSent(r.Err):
+		t.To, t.NextAttemptAt = herald.StatusQueued, now
+		t.Detail = "not sent: " + r.Err.Error()
+		d.stats.Retried.Add(1)
+	case r.Err != nil:
+		// The submit may have reached the carrier (no response in time, or
+		// the link broke after writing it): resend, and count it.
+		t.To, t.NextAttemptAt, t.Resent = herald.StatusQueued, now.Add(d.backoff(o.j.attempt)), true
+		t.Detail = "no submit_sm_resp: " + r.Err.Error() + "; sent again, may arrive twice"
+		d.stats.Resent.Add(1)
+	case r.Status == pdu.StatusOK:
+		t.To, t.CarrierMessageID, t.CorrelationKeys, t.CarrierCode = herald.StatusSent, r.CarrierMessageID, r.Keys, "ESME_ROK"
+		d.stats.Sent.Add(1)
+	case r.Status.Temporary() && o.j.attempt < d.o.MaxAttempts:
+		t.To, t.NextAttemptAt, t.SubmitStatus, t.CarrierCode = herald.StatusQueued, now.Add(d.backoff(o.j.attempt)), uint32(r.Status), r.Status.String()
+		t.Detail = "temporary refusal: " + r.Status.Text()
+		d.stats.Retried.Add(1)
+	default:
+		t.To, t.SubmitStatus, t.CarrierCode = herald.StatusFailed, uint32(r.Status), r.Status.String()
+		t.ErrorCode, t.ErrorMessage = "carrier_rejected", fmt.Sprintf("the carrier refused the message: %s (%s)", r.Status.String(), r.Status.Text())
+		if r.Status.Temporary() {
+			t.ErrorCode = "carrier_retries_exhausted"
+			t.ErrorMessage = fmt.Sprintf("the carrier refused the message %d times: %s", o.j.attempt, r.Status.String())
+		}
+		d.stats.Failed.Add(1)
+	}
+	return t
+}
+
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	b := d.o.RetryBase
+	for i := 1; i < attempt && b < d.o.RetryMax; i++ {
+		b *= 2
+	}
+	return min(b, d.o.RetryMax)
+}

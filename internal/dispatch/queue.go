@@ -1,0 +1,188 @@
+package dispatch
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/herald-sms/herald/internal/carrier"
+	"github.com/herald-sms/herald/internal/herald"
+)
+
+// lane holds one link's due parts in priority order, and the budget of
+// parts it may have in flight.
+type lane struct {
+	link   Link
+	mu     sync.Mutex
+	queues [herald.Lanes][]*job // mu guards queues and free
+	free   int                  // in-flight budget left
+	wake   chan struct{}
+}
+
+func newLane(l Link, inflight int) *lane {
+	return &lane{link: l, free: inflight, wake: make(chan struct{}, 1)}
+}
+
+func (l *lane) push(j *job) {
+	lane := j.m.Type.Lane()
+	l.mu.Lock()
+	l.queues[lane] = append(l.queues[lane], j)
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *lane) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// release returns n parts of in-flight budget.
+func (l *lane) release(n int) {
+	l.mu.Lock()
+	l.free += n
+	l.mu.Unlock()
+	l.signal()
+}
+
+// maxBatch caps the parts marked sending in one commit.
+const maxBatch = 512
+
+// take waits for due parts and budget and returns up to maxBatch of them,
+// most urgent lane first; nil when ctx ends.
+func (l *lane) take(ctx context.Context) []*job {
+	for {
+		l.mu.Lock()
+		n := min(l.free, maxBatch)
+		var out []*job
+		for i := range l.queues {
+			if n == 0 {
+				break
+			}
+			q := l.queues[i]
+			k := min(n, len(q))
+			out = append(out, q[:k]...)
+			clear(q[:k])
+			l.queues[i] = q[k:]
+			n -= k
+		}
+		l.free -= len(out)
+		l.mu.Unlock()
+		if len(out) > 0 {
+			return out
+		}
+		select {
+		case <-l.wake:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// scheduler holds parts waiting for a time: send_at or a retry.
+type scheduler struct {
+	mu   sync.Mutex
+	h    timeHeap // mu guards h
+	wake chan struct{}
+}
+
+func (s *scheduler) init() { s.wake = make(chan struct{}, 1) }
+
+func (s *scheduler) add(at time.Time, j *job) {
+	s.mu.Lock()
+	first := len(s.h) == 0 || at.Before(s.h[0].at)
+	heap.Push(&s.h, timed{at: at, j: j})
+	s.mu.Unlock()
+	if first {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// due pops every job due at now and says how long until the next one.
+func (s *scheduler) due(now time.Time) ([]*job, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*job
+	for len(s.h) > 0 && !s.h[0].at.After(now) {
+		out = append(out, heap.Pop(&s.h).(timed).j)
+	}
+	wait := time.Hour
+	if len(s.h) > 0 {
+		wait = s.h[0].at.Sub(now)
+	}
+	return out, wait
+}
+
+type timed struct {
+	at time.Time
+	j  *job
+}
+
+type timeHeap []timed
+
+func (h timeHeap) Len() int           { return len(h) }
+func (h timeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timeHeap) Push(x any)        { *h = append(*h, x.(timed)) }
+func (h *timeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = timed{}
+	*h = old[:len(old)-1]
+	return x
+}
+
+// outcome is a submit's result waiting to be recorded.
+type outcome struct {
+	j   *job
+	ln  *lane
+	res carrier.Result
+}
+
+// outcomes is an unbounded queue: session goroutines push without
+// blocking, the recorder takes everything at once.
+type outcomes struct {
+	mu   sync.Mutex
+	q    []outcome // mu guards q
+	wake chan struct{}
+}
+
+func (o *outcomes) init() { o.wake = make(chan struct{}, 1) }
+
+func (o *outcomes) push(x outcome) {
+	o.mu.Lock()
+	o.q = append(o.q, x)
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait returns the queued outcomes once there are some; ok is false when
+// ctx ended.
+func (o *outcomes) wait(ctx context.Context) ([]outcome, bool) {
+	for {
+		if b := o.drain(); len(b) > 0 {
+			return b, true
+		}
+		select {
+		case <-o.wake:
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+func (o *outcomes) drain() []outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b := o.q
+	o.q = nil
+	return b
+}

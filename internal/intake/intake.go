@@ -1,0 +1,339 @@
+// Package intake validates what clients ask to send, analyses and splits
+// the text, and stores the messages durably. It is shared by every way in:
+// the REST API now, the SMPP server and the Twilio-compatible API later.
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/smstext"
+	"github.com/herald-sms/herald/internal/store"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Route is where a message goes and how its text is encoded there.
+type Route struct {
+	Carrier string
+	Text    smstext.Options // concatenation method, national tables, packing …
+}
+
+// Options configure a Service.
+type Options struct {
+	Store store.Messages
+	// DefaultRegion (ISO 3166 alpha-2, e.g. "GB") lets clients give
+	// national numbers; empty requires E.164 with a leading +.
+	DefaultRegion string
+	// DefaultFrom is the sender used when a request gives none.
+	DefaultFrom string
+	// MaxParts caps the parts of one message. Default 10.
+	MaxParts int
+	// Route picks the carrier for a destination. Required.
+	Route func(to string, t herald.MessageType) (Route, error)
+	// CheckURL validates callback URLs (the webhook SSRF rules).
+	CheckURL func(raw string) error
+	// Accepted is told about newly stored messages, after the commit.
+	Accepted func([]*herald.Message)
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Service is the intake. Safe for concurrent use.
+type Service struct {
+	o Options
+}
+
+// New returns an intake service.
+func New(o Options) *Service {
+	if o.MaxParts <= 0 {
+		o.MaxParts = 10
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.CheckURL == nil {
+		o.CheckURL = func(string) error { return nil }
+	}
+	return &Service{o: o}
+}
+
+// Limits on request fields.
+const (
+	MaxBatch          = 1000
+	maxReference      = 128
+	maxMetadata       = 4096
+	maxBodyRunes      = 1600 * 2
+	maxSchedule       = 35 * 24 * time.Hour
+	minValidity       = 60
+	maxValidity       = 4 * 24 * 3600
+	maxAlphanumSender = 11
+)
+
+// Submit validates reqs and stores the valid ones in one durable commit.
+// results[i] answers reqs[i]. The error return means the store could not
+// commit and nothing was stored. With idem.Key set, each request is
+// idempotent: the key (suffixed "#i" for batch item i) and idem.Hash
+// identify it.
+func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, idem Idempotency, batch bool) ([]Result, error) {
+	now := s.o.Now().UTC()
+	results := make([]Result, len(reqs))
+	items := make([]*store.NewMessage, 0, len(reqs))
+	index := make([]int, 0, len(reqs))
+	for i := range reqs {
+		m, err := s.build(accountID, &reqs[i], now)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		it := &store.NewMessage{Message: m}
+		if idem.Key != "" {
+			it.IdempotencyKey, it.RequestHash = idem.Key, idem.Hash
+			if batch {
+				it.IdempotencyKey = idem.Key + "#" + strconv.Itoa(i)
+			}
+		}
+		items = append(items, it)
+		index = append(index, i)
+	}
+	if len(items) > 0 {
+		if err := s.o.Store.CreateMessages(ctx, items); err != nil {
+			return nil, err
+		}
+	}
+	var accepted []*herald.Message
+	for j, it := range items {
+		r := &results[index[j]]
+		switch {
+		case it.Err != nil:
+			r.Err = it.Err
+		case it.Replayed:
+			r.Message, r.Replayed = it.Existing, true
+		default:
+			r.Message = it.Message
+			accepted = append(accepted, it.Message)
+		}
+	}
+	if len(accepted) > 0 && s.o.Accepted != nil {
+		s.o.Accepted(accepted)
+	}
+	return results, nil
+}
+
+// Cancel cancels a message that has not been sent yet.
+func (s *Service) Cancel(ctx context.Context, accountID, id string) (*herald.Message, error) {
+	return s.o.Store.CancelMessage(ctx, accountID, id, s.o.Now().UTC())
+}
+
+// build validates one request and turns it into a message with parts.
+func (s *Service) build(accountID string, r *Request, now time.Time) (*herald.Message, error) {
+	to, err := s.normalizeTo(r.To)
+	if err != nil {
+		return nil, err
+	}
+	from := strings.TrimSpace(r.From)
+	if from == "" {
+		from = s.o.DefaultFrom
+	}
+	if err := validateSender(from); err != nil {
+		return nil, err
+	}
+	typ := r.Type
+	if typ == "" {
+		typ = herald.TypeTransactional
+	}
+	if !typ.Valid() {
+		return nil, herald.FieldError("type", "invalid_type", "type must be otp, transactional or marketing")
+	}
+	if r.Body == "" {
+		return nil, herald.FieldError("body", "empty_body", "body is required and must not be empty")
+	}
+	if !utf8.ValidString(r.Body) {
+		return nil, herald.FieldError("body", "invalid_body", "body must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(r.Body) > maxBodyRunes {
+		return nil, herald.FieldError("body", "body_too_long", "body has more than %d characters", maxBodyRunes)
+	}
+	m := &herald.Message{
+		ID: herald.NewID("msg", now.UnixMilli()), AccountID: accountID, To: to, From: from, Body: r.Body,
+		Type: typ, Status: herald.StatusQueued, Reference: r.Reference, SmartEncoding: r.SmartEncoding,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if r.SendAt != nil {
+		at := r.SendAt.UTC()
+		switch {
+		case !at.After(now):
+			return nil, herald.FieldError("send_at", "invalid_send_at", "send_at must be in the future")
+		case at.Sub(now) > maxSchedule:
+			return nil, herald.FieldError("send_at", "invalid_send_at", "send_at must be within %d days", int(maxSchedule.Hours()/24))
+		}
+		m.SendAt, m.Status = at, herald.StatusScheduled
+	}
+	if r.ValidityPeriod != 0 {
+		if r.ValidityPeriod < minValidity || r.ValidityPeriod > maxValidity {
+			return nil, herald.FieldError("validity_period", "invalid_validity_period",
+				"validity_period must be between %d and %d seconds", minValidity, maxValidity)
+		}
+		start := now
+		if !m.SendAt.IsZero() {
+			start = m.SendAt
+		}
+		m.ValidUntil = start.Add(time.Duration(r.ValidityPeriod) * time.Second)
+	}
+	if r.CallbackURL != "" {
+		if err := s.o.CheckURL(r.CallbackURL); err != nil {
+			return nil, herald.FieldError("callback_url", "invalid_callback_url", "%v", err)
+		}
+		m.CallbackURL = r.CallbackURL
+	}
+	if len(r.Reference) > maxReference || !utf8.ValidString(r.Reference) {
+		return nil, herald.FieldError("reference", "invalid_reference", "reference must be at most %d bytes of UTF-8", maxReference)
+	}
+	if len(r.Metadata) > 0 && string(r.Metadata) != "null" {
+		if err := validateMetadata(r.Metadata); err != nil {
+			return nil, err
+		}
+		m.Metadata = append(json.RawMessage(nil), r.Metadata...)
+	}
+	route, err := s.o.Route(to, typ)
+	if err != nil {
+		return nil, err
+	}
+	m.Carrier = route.Carrier
+	if err := s.split(m, route.Text); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (s *Service) split(m *herald.Message, opts smstext.Options) error {
+	opts.Smart = m.SmartEncoding
+	opts.Ref = uint16(rand.N(256))
+	if opts.Concat == smstext.ConcatUDH16 || opts.Concat == smstext.ConcatSAR {
+		opts.Ref = uint16(rand.N(65536))
+	}
+	segs, err := smstext.Split(m.Body, opts)
+	if err != nil {
+		return herald.FieldError("body", "body_too_long", "the body cannot be sent: %v", err)
+	}
+	if len(segs) > s.o.MaxParts {
+		return herald.FieldError("body", "body_too_long", "the body needs %d parts; the limit is %d", len(segs), s.o.MaxParts)
+	}
+	m.PartCount = len(segs)
+	m.Encoding = encodingName(segs[0].DataCoding)
+	status := herald.StatusQueued
+	if m.Status == herald.StatusScheduled {
+		status = herald.StatusScheduled
+	}
+	for i, seg := range segs {
+		p := herald.Part{MessageID: m.ID, Seq: i + 1, Status: status, ShortMessage: seg.ShortMessage, DataCoding: seg.DataCoding,
+			Payload: opts.Concat == smstext.ConcatPayload}
+		if seg.UDHI {
+			p.ESMClass = smstext.UDHI
+		}
+		if seg.SAR != nil {
+			p.SARRef, p.SARTotal, p.SARSeq = seg.SAR.Ref, seg.SAR.Total, seg.SAR.Seq
+		}
+		m.Parts = append(m.Parts, p)
+	}
+	return nil
+}
+
+func encodingName(dc byte) string {
+	switch dc {
+	case 0x00:
+		return "gsm7"
+	case 0x08:
+		return "ucs2"
+	case 0x03:
+		return "latin1"
+	case 0x04, 0x02:
+		return "binary"
+	}
+	return fmt.Sprintf("data_coding_%d", dc)
+}
+
+// normalizeTo parses a destination number and returns it in E.164.
+func (s *Service) normalizeTo(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", herald.FieldError("to", "invalid_phone_number", "to is required")
+	}
+	if len(raw) > 32 {
+		return "", herald.FieldError("to", "invalid_phone_number", "to is not a phone number")
+	}
+	region := s.o.DefaultRegion
+	if !strings.HasPrefix(raw, "+") && region == "" {
+		return "", herald.FieldError("to", "invalid_phone_number", "to must be in E.164 form (+ and country code), as no default region is configured")
+	}
+	n, err := phonenumbers.Parse(raw, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// validateSender accepts a numeric sender (a phone number or short code of
+// up to 15 digits, optionally with +) or an alphanumeric one of 1 to 11
+// characters from [A-Za-z0-9 .-] with at least one letter.
+func validateSender(from string) error {
+	if from == "" {
+		return herald.FieldError("from", "invalid_sender", "from is required (no default sender is configured)")
+	}
+	digits := strings.TrimPrefix(from, "+")
+	numeric := digits != ""
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			numeric = false
+			break
+		}
+	}
+	if numeric {
+		if len(digits) > 15 {
+			return herald.FieldError("from", "invalid_sender", "a numeric sender has at most 15 digits")
+		}
+		return nil
+	}
+	if utf8.RuneCountInString(from) > maxAlphanumSender {
+		return herald.FieldError("from", "invalid_sender", "an alphanumeric sender has at most %d characters", maxAlphanumSender)
+	}
+	letter := false
+	for _, c := range from {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+			letter = true
+		case c >= '0' && c <= '9', c == ' ', c == '.', c == '-':
+		default:
+			return herald.FieldError("from", "invalid_sender", "an alphanumeric sender may use only letters, digits, space, '.' and '-'")
+		}
+	}
+	if !letter {
+		return herald.FieldError("from", "invalid_sender", "an alphanumeric sender needs at least one letter")
+	}
+	return nil
+}
+
+func validateMetadata(raw json.RawMessage) error {
+	if len(raw) > maxMetadata {
+		return herald.FieldError("metadata", "invalid_metadata", "metadata must be at most %d bytes of JSON", maxMetadata)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return herald.FieldError("metadata", "invalid_metadata", "metadata must be a JSON object")
+	}
+	if len(obj) > 50 {
+		return herald.FieldError("metadata", "invalid_metadata", "metadata may have at most 50 keys")
+	}
+	return nil
+}
