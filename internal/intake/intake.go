@@ -6,6 +6,7 @@ package intake
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -208,7 +209,11 @@ func (s *Service) build(accountID string, r *Request, now time.Time) (*herald.Me
 	}
 	route, err := s.o.Route(to, typ)
 	if err != nil {
-		return nil, err
+		var he *herald.Error
+		if errors.As(err, &he) {
+			return nil, err
+		}
+		return nil, &herald.Error{Kind: herald.KindInvalid, Code: "no_route", Field: "to", Message: "no carrier route reaches this number", Err: err}
 	}
 	m.Carrier = route.Carrier
 	if err := s.split(m, route.Text); err != nil {
