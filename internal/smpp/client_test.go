@@ -192,3 +192,38 @@ func TestDeadPeerReconnectHandsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverRightAfterBindResp: SMSCs flush queued receipts right after
+// bind_resp. The session must already count as bound when it reads them.
+func TestDeliverRightAfterBindResp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		peer := newRawPeer(t, b)
+		go func() {
+			h, _, ok := peer.recv()
+			if !ok {
+				return
+			}
+			// bind_resp and deliver_sm in one write, as a fast SMSC would.
+			resp, _ := pdu.Append(nil, h.Seq, 0, &pdu.BindResp{Role: pdu.Transceiver, SystemID: "smsc"})
+			dlv, _ := pdu.Append(nil, 1, 0, &pdu.DeliverSM{ShortMessage: pdu.ShortMessage{ESMClass: pdu.ESMClassDeliveryReceipt, Message: []byte("id:1 stat:DELIVRD")}})
+			peer.write(append(resp, dlv...))
+		}()
+		got := make(chan *smpp.Request, 1)
+		s, err := smpp.BindConn(t.Context(), a, pdu.Bind{SystemID: "x"}, smpp.Config{}, smpp.HandlerFunc(func(r *smpp.Request) {
+			got <- r
+			r.Respond(pdu.StatusOK, nil)
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		h, _, ok := peer.recv()
+		if !ok || h.Command != pdu.DeliverSMRespID || h.Status != pdu.StatusOK {
+			t.Fatalf("deliver_sm right after bind_resp answered %v", h)
+		}
+		if len(got) != 1 {
+			t.Fatal("handler not called")
+		}
+	})
+}

@@ -96,15 +96,15 @@ func (r *Request) Respond(status pdu.Status, body pdu.Body) error {
 	if want == pdu.GenericNackID {
 		return nil
 	}
-	if !r.answered.CompareAndSwap(false, true) {
-		return ErrAnswered
-	}
-	r.Session.inbound.Add(-1)
 	if body == nil {
 		body = pdu.NewBody(want)
 	}
 	if body.CommandID() != want {
 		return fmt.Errorf("smpp: %s cannot answer %s", body.CommandID(), r.Header.Command)
 	}
+	if !r.answered.CompareAndSwap(false, true) {
+		return ErrAnswered
+	}
+	r.Session.inbound.Add(-1)
 	return r.Session.respond(r.Header.Seq, status, body, nil)
 }

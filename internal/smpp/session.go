@@ -52,7 +52,9 @@ type Session struct {
 	window   chan struct{} // one token per outstanding windowed request
 	inbound  atomic.Int32  // peer requests not yet answered
 	seq      atomic.Uint32
-	lastRecv atomic.Int64 // unix nanoseconds of the last PDU received
+	lastRecv atomic.Int64 // unix nanoseconds of the tick that last saw a PDU received
+	received atomic.Bool  // a PDU arrived since the last tick
+	clock    atomic.Int64 // unix nanoseconds, updated every tick: a cheap "now" for deadlines
 	enquiry  atomic.Bool  // an enquire_link of ours is outstanding
 	bufs     sync.Pool
 	wake     chan struct{} // capacity 1: the queue has frames
@@ -105,7 +107,9 @@ func newSession(conn net.Conn, cfg Config, h Handler) *Session {
 
 // start runs the reader and writer goroutines.
 func (s *Session) start() {
-	s.lastRecv.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	s.lastRecv.Store(now)
+	s.clock.Store(now)
 	s.wg.Add(2)
 	go s.readLoop()
 	go s.writeLoop()
@@ -241,7 +245,10 @@ func (s *Session) enqueue(req pdu.Body, done func(Response), windowed bool) erro
 		return err
 	}
 	*buf = b
-	c.deadline = time.Now().Add(s.cfg.ResponseTimeout)
+	// The tick clock lags real time by up to one tick, and timers are
+	// checked once per tick anyway; add the tick so a deadline is never
+	// early.
+	c.deadline = time.Unix(0, s.clock.Load()).Add(s.cfg.ResponseTimeout + s.cfg.tick())
 	id := req.CommandID()
 	s.mu.Lock()
 	switch {
@@ -373,6 +380,10 @@ func (s *Session) writeLoop() {
 // after EnquireLinkInterval of silence and declares the peer dead after
 // EnquireLinkInterval+ResponseTimeout of silence.
 func (s *Session) checkTimers(now time.Time) {
+	s.clock.Store(now.UnixNano())
+	if s.received.Swap(false) {
+		s.lastRecv.Store(now.UnixNano())
+	}
 	var expired []*call
 	s.mu.Lock()
 	for seq, c := range s.pending {
@@ -439,7 +450,7 @@ func (s *Session) readLoop() {
 			return
 		}
 		buf = frame[:0]
-		s.lastRecv.Store(time.Now().UnixNano())
+		s.received.Store(true)
 		h, body, err := pdu.Decode(frame)
 		if err != nil {
 			s.malformed(h, err)
@@ -484,6 +495,21 @@ func (s *Session) complete(h pdu.Header, body pdu.Body) {
 		if want := c.req.CommandID().Response(); h.Command != want && h.Command != pdu.GenericNackID {
 			r.Body = nil
 			r.Err = fmt.Errorf("smpp: %s in answer to %s", h.Command, c.req.CommandID())
+			return r
+		}
+		if b, ok := c.req.(*pdu.Bind); ok && h.Status == pdu.StatusOK {
+			// Bound from this PDU on: set here, on the reader goroutine,
+			// before the next PDU is read, because SMSCs send queued
+			// deliver_sm right after bind_resp.
+			resp, _ := body.(*pdu.BindResp)
+			s.mu.Lock()
+			if s.state == stateOpen {
+				s.state, s.role = stateBound, b.Role
+				if resp != nil {
+					s.systemID = resp.SystemID
+				}
+			}
+			s.mu.Unlock()
 		}
 		return r
 	})

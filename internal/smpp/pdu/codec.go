@@ -256,8 +256,8 @@ func (d *decoder) cstring(field string) string {
 
 func (d *decoder) address(field string) Address {
 	var a Address
-	a.TON = d.u8(field + "_ton")
-	a.NPI = d.u8(field + "_npi")
+	a.TON = d.u8(field)
+	a.NPI = d.u8(field)
 	a.Addr = d.cstring(field)
 	return a
 }

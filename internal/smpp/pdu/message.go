@@ -47,11 +47,13 @@ func (m *ShortMessage) Payload() []byte {
 // UDHI reports whether the content starts with a user data header.
 func (m *ShortMessage) UDHI() bool { return m.ESMClass&ESMClassUDHI != 0 }
 
-// IsReceipt reports whether a deliver_sm carries a delivery receipt or an
-// intermediate notification rather than a mobile-originated message.
+// IsReceipt reports whether a deliver_sm carries an SMSC delivery receipt
+// (esm_class type 0x04) or an intermediate delivery notification (0x20)
+// rather than a mobile-originated message. SME acknowledgements (0x08,
+// 0x10) are not receipts.
 func (m *ShortMessage) IsReceipt() bool {
 	t := m.ESMClass & ESMClassTypeMask
-	return t != 0
+	return t == ESMClassDeliveryReceipt || t == ESMClassIntermediate
 }
 
 func (m *ShortMessage) encode(e *encoder) {
