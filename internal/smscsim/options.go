@@ -79,6 +79,11 @@ type Options struct {
 	// the simulator keeps outstanding per bind, and defaults to 100 here
 	// rather than smpp's 10.
 	SMPP smpp.Config
+	// OnSubmit, when set, is called for every accepted submit_sm or
+	// data_sm with its destination, content and the message id given,
+	// on the session's reader goroutine (it must not block). Benchmarks
+	// and crash tests use it to time submits and count duplicates.
+	OnSubmit func(Submitted)
 	// Logger receives lifecycle events. It never receives per-message
 	// events. Default: discard.
 	Logger *slog.Logger
@@ -322,4 +327,13 @@ func appendID(dst []byte, f IDFormat, id uint64) []byte {
 func formatID(f IDFormat, id uint64) string {
 	var buf [20]byte
 	return string(appendID(buf[:0], f, id))
+}
+
+// Submitted describes an accepted submit for Options.OnSubmit.
+type Submitted struct {
+	Source, Dest pdu.Address
+	DataCoding   uint8
+	Content      []byte // short_message or message_payload (UDH included); do not retain
+	MessageID    string
+	At           time.Time
 }

@@ -94,6 +94,13 @@ func (sim *Simulator) submit(r *smpp.Request, m *message) {
 		}
 		rc = sim.newReceipt(seq, id, r.Session, m, now)
 	}
+	if sim.opts.OnSubmit != nil {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		sim.opts.OnSubmit(Submitted{Source: m.src, Dest: m.dst, DataCoding: m.dataCoding, Content: m.payload,
+			MessageID: formatID(sim.opts.IDFormat, id), At: now})
+	}
 	sim.respond(r, now, respDelay, pdu.StatusOK, resp)
 
 	if rc == nil {
