@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/herald-sms/herald/internal/api"
+	"github.com/herald-sms/herald/internal/carrier"
+	"github.com/herald-sms/herald/internal/dispatch"
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/intake"
+	"github.com/herald-sms/herald/internal/smscsim"
+	"github.com/herald-sms/herald/internal/store"
+	"github.com/herald-sms/herald/internal/store/sqlite"
+	"github.com/herald-sms/herald/internal/webhook"
+)
+
+// runServe is `herald serve`.
+func (m *Main) runServe(ctx context.Context, args []string) error {
+	cfg, err := m.serveConfig(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(m.Stderr, cfg.LogLevel)
+	return RunPlatform(ctx, cfg, log, func(p *Platform) {
+		fmt.Fprintf(m.Stdout, "herald %s serving the API on http://%s (data in %s)\n", version, p.HTTPAddr, cfg.Data)
+		for _, l := range p.carriers {
+			fmt.Fprintf(m.Stdout, "carrier %s\n", l)
+		}
+	})
+}
+
+func newLogger(w interface{ Write([]byte) (int, error) }, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}
+
+// serveConfig builds the configuration: defaults, file, environment, flags.
+func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	configPath := fs.String("config", getenv("HERALD_CONFIG"), "configuration file (JSON; see docs/configuration.md)")
+	data := fs.String("data", "", "data directory (default ./herald-data; env HERALD_DATA)")
+	httpAddr := fs.String("http", "", "API listen address (default 127.0.0.1:8080; env HERALD_HTTP)")
+	var carriers []string
+	fs.Func("carrier", "SMPP carrier URL, repeatable: smpp://SYSTEM_ID:PASSWORD@HOST:PORT?binds=2&window=100&tps=500", func(s string) error {
+		carriers = append(carriers, s)
+		return nil
+	})
+	sim := fs.String("simulator", "", "built-in SMSC simulator: on, off (default: on when no carrier is given)")
+	region := fs.String("default-region", "", "country (ISO 3166) for national numbers; env HERALD_DEFAULT_REGION")
+	loopback := fs.Bool("webhook-allow-loopback", false, "allow webhooks to 127.0.0.1/localhost (development only)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, errUsage
+	}
+	cfg := defaultConfig()
+	if *configPath != "" {
+		if err := loadConfigFile(&cfg, *configPath); err != nil {
+			return cfg, err
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+	if *data != "" {
+		cfg.Data = *data
+	}
+	if *httpAddr != "" {
+		cfg.HTTP = *httpAddr
+	}
+	if *region != "" {
+		cfg.DefaultRegion = *region
+	}
+	if *loopback {
+		cfg.WebhookAllowLoopback = true
+	}
+	for _, u := range carriers {
+		cc, err := parseCarrierURL(u)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Carriers = append(cfg.Carriers, cc)
+	}
+	switch *sim {
+	case "":
+	case "on", "true":
+		t := true
+		cfg.Simulator.Enabled = &t
+	case "off", "false":
+		f := false
+		cfg.Simulator.Enabled = &f
+	default:
+		return cfg, fmt.Errorf("serve: --simulator: %q is not on or off", *sim)
+	}
+	return cfg, cfg.validate()
+}
+
+// Platform is a running Herald: store, simulator, carrier links,
+// dispatcher, webhook worker and HTTP API.
+type Platform struct {
+	HTTPAddr string // where the API listens
+	SimAddr  string // the built-in simulator's SMPP address, when on
+
+	Store      *sqlite.Store
+	Simulator  *smscsim.Simulator
+	Dispatcher *dispatch.Dispatcher
+	Webhooks   *webhook.Worker
+	carriers   []string // descriptions for the start-up banner (passwords redacted)
+}
+
+// RunPlatform starts Herald with cfg, calls ready once the API listens,
+// and runs until ctx ends; then it shuts down in order (API, dispatcher
+// and links, webhooks, simulator, store) and returns.
+func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Platform)) error {
+	p := &Platform{}
+	st, err := sqlite.Open(cfg.Data, sqlite.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	p.Store = st
+	defer st.Close()
+
+	useSim := len(cfg.Carriers) == 0
+	if cfg.Simulator.Enabled != nil {
+		useSim = *cfg.Simulator.Enabled
+	}
+	if !useSim && len(cfg.Carriers) == 0 {
+		return errors.New("serve: no carrier: give --carrier or leave the simulator on")
+	}
+	stopSim := func() {}
+	if useSim {
+		delay, err := smscsim.ParseDelay(cfg.Simulator.ReceiptDelay)
+		if err != nil {
+			return fmt.Errorf("config: simulator.receipt_delay: %w", err)
+		}
+		sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0", ReceiptDelay: delay, Undeliv: cfg.Simulator.Undeliv, Logger: log.With("component", "simulator")})
+		if err != nil {
+			return err
+		}
+		if err := sim.Start(ctx); err != nil {
+			return err
+		}
+		p.Simulator, p.SimAddr = sim, sim.Addr()
+		stopSim = func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			sim.Shutdown(sctx)
+		}
+		host, port, _ := net.SplitHostPort(sim.Addr())
+		n, _ := strconv.Atoi(port)
+		cfg.Carriers = append([]CarrierConfig{{Name: "simulator", Host: host, Port: n, SystemID: "herald", Password: "simulator",
+			Binds: max(cfg.Simulator.Binds, 1), Window: max(cfg.Simulator.Window, 1)}}, cfg.Carriers...)
+	}
+	defer stopSim()
+
+	hooks, err := webhook.NewWorker(st, webhook.Options{AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "webhooks")})
+	if err != nil {
+		return err
+	}
+	p.Webhooks = hooks
+	receipts := receiptSink{st: st, wake: hooks.Wake}
+
+	var links []dispatch.Link
+	routes := map[string]intake.Route{}
+	for _, cc := range cfg.Carriers {
+		role, _ := cc.role()
+		text, _ := cc.textOptions()
+		idf, _ := parseIDFormat(cc.IDFormat)
+		ridf, _ := parseIDFormat(cc.ReceiptIDFormat)
+		c := carrier.Config{Name: cc.Name, Addr: net.JoinHostPort(cc.Host, strconv.Itoa(cc.Port)), SystemID: cc.SystemID,
+			Password: cc.Password, SystemType: cc.SystemType, Role: role, Binds: cc.Binds, Window: cc.Window, TPS: cc.TPS,
+			SourceTON: -1, SourceNPI: -1, SubmitIDFormat: idf, ReceiptIDFormat: ridf,
+			ResponseTimeout: time.Duration(cc.ResponseTimeout), EnquireLinkInterval: time.Duration(cc.EnquireLinkInterval)}
+		if cc.SourceTON != nil && cc.SourceNPI != nil {
+			c.SourceTON, c.SourceNPI = *cc.SourceTON, *cc.SourceNPI
+		}
+		if cc.DestTON != nil && cc.DestNPI != nil {
+			c.DestTON, c.DestNPI = uint8(*cc.DestTON), uint8(*cc.DestNPI)
+		}
+		links = append(links, carrier.New(c, receipts, log))
+		routes[cc.Name] = intake.Route{Carrier: cc.Name, Text: text}
+		p.carriers = append(p.carriers, fmt.Sprintf("%s smpp://%s@%s binds=%d window=%d tps=%g", cc.Name, cc.SystemID, c.Addr, max(cc.Binds, 1), max(cc.Window, 10), cc.TPS))
+	}
+	defaultRoute := routes[cfg.Carriers[0].Name]
+
+	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
+		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
+	p.Dispatcher = disp
+	in := intake.New(intake.Options{
+		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
+		Route:    func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil },
+		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },
+		Accepted: disp.Accepted,
+		Logger:   log,
+	})
+	apiSrv, err := api.New(api.Options{Intake: in, Store: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("serve: listen %s: %w", cfg.HTTP, err)
+	}
+	p.HTTPAddr = ln.Addr().String()
+	httpSrv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	// Each part gets its own context so that the shutdown runs in order.
+	base := context.WithoutCancel(ctx)
+	dispCtx, stopDisp := context.WithCancel(base)
+	hookCtx, stopHooks := context.WithCancel(base)
+	var dispWG, wg sync.WaitGroup
+	errs := make(chan error, 3)
+	dispWG.Go(func() {
+		if err := disp.Run(dispCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errs <- fmt.Errorf("dispatcher: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := hooks.Run(hookCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errs <- fmt.Errorf("webhooks: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http: %w", err)
+		}
+	})
+	log.Info("herald started", "http", p.HTTPAddr, "data", cfg.Data, "carriers", len(links), "simulator", useSim)
+	if ready != nil {
+		ready(p)
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+		log.Error("herald stopping after a failure", "err", runErr)
+	}
+	sctx, cancel := context.WithTimeout(base, 30*time.Second)
+	defer cancel()
+	httpSrv.Shutdown(sctx)
+	stopDisp()
+	// The dispatcher returns once its links have unbound and every
+	// outcome is recorded; webhooks go on until then.
+	dispWG.Wait()
+	stopHooks()
+	wg.Wait()
+	log.Info("herald stopped")
+	return runErr
+}
+
+// receiptSink stores receipts and wakes the webhook worker.
+type receiptSink struct {
+	st   *sqlite.Store
+	wake func()
+}
+
+func (r receiptSink) ApplyReceipts(ctx context.Context, rs []store.Receipt) error {
+	err := r.st.ApplyReceipts(ctx, rs)
+	if err == nil {
+		r.wake()
+	}
+	return err
+}
