@@ -238,6 +238,23 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	})
+	// Idempotency keys are kept for 48 hours (the promise is at least 24).
+	wg.Go(func() {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := st.PurgeIdempotencyKeys(hookCtx, time.Now().Add(-48*time.Hour)); err != nil {
+				log.Warn("purging idempotency keys failed", "err", err)
+			} else if n > 0 {
+				log.Info("purged idempotency keys", "keys", n)
+			}
+			select {
+			case <-t.C:
+			case <-hookCtx.Done():
+				return
+			}
+		}
+	})
 	log.Info("herald started", "http", p.HTTPAddr, "data", cfg.Data, "carriers", len(links), "simulator", useSim)
 	if ready != nil {
 		ready(p)

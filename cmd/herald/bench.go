@@ -1,0 +1,1029 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/herald-sms/herald/internal/smscsim"
+	"github.com/herald-sms/herald/internal/webhook"
+)
+
+// Bench is `herald bench`: it drives a running Herald through its HTTP
+// API, sees every submit_sm arrive at its own SMSC simulator (the carrier
+// Herald was started with) and every final webhook arrive at its own
+// receiver, and prints the rates and latency percentiles in one line.
+//
+// Use it as ParseFlags (or set the fields), Open, Run, Close. Open starts
+// the simulator and the webhook receiver, so that a test can point a
+// platform at SimAddr before calling Run. A Bench runs once.
+type Bench struct {
+	URL string // Herald API base URL
+	Key string // API key
+
+	Messages int // messages to send
+	Batch    int // messages per request: 1 uses POST /v1/messages, more POST /v1/messages/batch
+	// Rate, when positive, makes the load open: Rate messages a second
+	// on a fixed timetable, each latency counted from the scheduled
+	// start (so a slow server cannot hide its queueing by slowing the
+	// client down). Zero is the closed loop.
+	Rate float64
+	// Concurrency is the number of requests in flight in the closed loop
+	// (default 64), and the cap on them in the open loop (default 1000).
+	Concurrency int
+
+	// SimAddr is where the bench simulator listens ("" for none: Herald
+	// is bound to an external carrier, and submits are not timed).
+	SimAddr         string
+	SimReceiptDelay smscsim.Delay
+	// Binds is how many binds to the simulator to wait for before the
+	// load starts (Herald reconnects with a backoff of up to a minute).
+	Binds int
+	// WebhookAddr is where the webhook receiver listens ("" for none:
+	// delivery is not timed).
+	WebhookAddr string
+	// Timeout bounds the wait for the last submits and webhooks after the
+	// load, and the wait for the binds before it.
+	Timeout  time.Duration
+	Body     string // message text; " #<n>" is appended to each
+	ToPrefix string // destinations are ToPrefix + zero-padded message number
+	JSON     bool   // print the result as JSON (the header goes to Stderr)
+
+	// Client sends the requests. Default: one with connections enough for
+	// Concurrency and a 30 s timeout per request.
+	Client *http.Client
+
+	Stdout io.Writer
+	Stderr io.Writer
+
+	tr      *tracker
+	sim     *smscsim.Simulator
+	hookLn  net.Listener
+	hookSrv *http.Server
+	hookWG  sync.WaitGroup
+	// hookSecret is the endpoint's signing secret, set once registered.
+	hookSecret atomic.Pointer[string]
+}
+
+// NewBench returns the bench subcommand with its defaults, writing to m's
+// streams.
+func (m *Main) NewBench() *Bench {
+	return &Bench{
+		Messages:    20000,
+		Batch:       1,
+		SimAddr:     "127.0.0.1:2775",
+		Binds:       1,
+		WebhookAddr: "127.0.0.1:0",
+		Timeout:     2 * time.Minute,
+		Body:        "Herald bench",
+		ToPrefix:    "+4479111",
+		Stdout:      m.Stdout,
+		Stderr:      m.Stderr,
+	}
+}
+
+func (m *Main) runBench(ctx context.Context, args []string) error {
+	b := m.NewBench()
+	if err := b.ParseFlags(args, os.Getenv); err != nil {
+		return err
+	}
+	if err := b.Open(ctx); err != nil {
+		return err
+	}
+	_, err := b.Run(ctx)
+	return errors.Join(err, b.Close())
+}
+
+// ParseFlags reads the command line (and HERALD_URL, HERALD_API_KEY
+// through getenv) into b. A bad value is reported with the usage on
+// Stderr and returns errUsage.
+func (b *Bench) ParseFlags(args []string, getenv func(string) string) error {
+	m := &Main{Stdout: b.Stdout, Stderr: b.Stderr}
+	fs := m.flagSet("bench", "[flags]")
+	var cf clientFlags
+	cf.add(fs)
+	fs.IntVar(&b.Messages, "messages", b.Messages, "`number` of messages to send")
+	fs.Float64Var(&b.Rate, "rate", 0, "open loop: send this many `messages/s` on a fixed timetable (0: closed loop)")
+	fs.IntVar(&b.Concurrency, "concurrency", 0, "`requests` in flight: closed loop (default 64); open loop: at most (default 1000)")
+	fs.IntVar(&b.Batch, "batch", b.Batch, "`messages` per request: 1 posts /v1/messages, more /v1/messages/batch (at most 1000)")
+	fs.StringVar(&b.SimAddr, "sim", b.SimAddr, "run the SMSC simulator Herald submits to on this `address` (\"\": an external one; submits not timed)")
+	receiptDelay := fs.String("sim-receipt-delay", "0s", "simulator: delay from submit to receipt, `duration` or range (1s-5s)")
+	fs.IntVar(&b.Binds, "binds", b.Binds, "wait for this `many` binds to the simulator before the load (the carrier's binds=)")
+	fs.StringVar(&b.WebhookAddr, "webhook", b.WebhookAddr, "receive the final webhooks on this `address` (\"\": none; delivery not timed)")
+	fs.DurationVar(&b.Timeout, "timeout", b.Timeout, "how long to wait for the binds before the load and for the last deliveries after it")
+	fs.StringVar(&b.Body, "body", b.Body, "message `text`; each message gets \" #<n>\" appended")
+	fs.StringVar(&b.ToPrefix, "to-prefix", b.ToPrefix, "destinations are this `prefix` and the zero-padded message number")
+	fs.BoolVar(&b.JSON, "json", false, "print the result as JSON (the header goes to stderr)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cf.resolve(getenv)
+	b.URL, b.Key = cf.url, cf.key
+	var err error
+	if b.SimReceiptDelay, err = smscsim.ParseDelay(*receiptDelay); err != nil {
+		return usageErrorf(fs, "--sim-receipt-delay: %v", err)
+	}
+	switch {
+	case b.Messages < 1:
+		return usageErrorf(fs, "--messages: %d is not positive", b.Messages)
+	case b.Batch < 1 || b.Batch > 1000:
+		return usageErrorf(fs, "--batch: %d is not between 1 and 1000", b.Batch)
+	case b.Rate < 0 || math.IsInf(b.Rate, 0) || math.IsNaN(b.Rate):
+		return usageErrorf(fs, "--rate: %v is not a rate", b.Rate)
+	case b.Concurrency < 0:
+		return usageErrorf(fs, "--concurrency: %d is negative", b.Concurrency)
+	case b.Timeout <= 0:
+		return usageErrorf(fs, "--timeout: %v is not positive", b.Timeout)
+	}
+	if _, _, err := destinationWidth(b.ToPrefix, b.Messages); err != nil {
+		return usageErrorf(fs, "--to-prefix: %v", err)
+	}
+	return nil
+}
+
+// Open checks the settings, then starts the simulator and the webhook
+// receiver (those not disabled). Close stops them.
+func (b *Bench) Open(ctx context.Context) error {
+	if b.Concurrency == 0 {
+		b.Concurrency = 64
+		if b.Rate > 0 {
+			b.Concurrency = 1000
+		}
+	}
+	b.Batch = max(b.Batch, 1)
+	digits, width, err := destinationWidth(b.ToPrefix, b.Messages)
+	if err != nil {
+		return fmt.Errorf("bench: --to-prefix: %w", err)
+	}
+	b.tr = newTracker(b.Messages, digits, width, b.Body)
+	if b.SimAddr != "" {
+		sim, err := smscsim.New(smscsim.Options{
+			Addr:         b.SimAddr,
+			ReceiptDelay: b.SimReceiptDelay,
+			OnSubmit:     b.tr.onSubmit,
+		})
+		if err != nil {
+			return fmt.Errorf("bench: simulator: %w", err)
+		}
+		if err := sim.Start(ctx); err != nil {
+			return fmt.Errorf("bench: simulator on %s: %w (with --sim \"\" an external one is used)", b.SimAddr, err)
+		}
+		b.sim = sim
+	}
+	if b.WebhookAddr != "" {
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", b.WebhookAddr)
+		if err != nil {
+			b.Close()
+			return fmt.Errorf("bench: webhook receiver: %w", err)
+		}
+		b.hookLn = ln
+		b.hookSrv = &http.Server{Handler: http.HandlerFunc(b.serveHook), ReadHeaderTimeout: 10 * time.Second}
+		b.hookWG.Go(func() { b.hookSrv.Serve(ln) })
+	}
+	return nil
+}
+
+// SimListenAddr returns the address the simulator listens on ("" without
+// one): SimAddr with the port it got when SimAddr's was 0.
+func (b *Bench) SimListenAddr() string {
+	if b.sim == nil {
+		return ""
+	}
+	return b.sim.Addr()
+}
+
+// hookURL is the URL Herald is given for the receiver. A wildcard listen
+// address is reached on loopback.
+func (b *Bench) hookURL() string {
+	host, port, _ := net.SplitHostPort(b.hookLn.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/hook"
+}
+
+// Close stops the webhook receiver and the simulator and waits for them.
+// It may be called more than once.
+func (b *Bench) Close() error {
+	var errs []error
+	if b.hookSrv != nil {
+		b.stopReceiver()
+	}
+	if b.sim != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := b.sim.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("bench: simulator: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Bench) stopReceiver() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if b.hookSrv.Shutdown(ctx) != nil {
+		b.hookSrv.Close()
+	}
+	b.hookWG.Wait()
+}
+
+// finalEvents are the webhook events the bench subscribes to.
+var finalEvents = []string{"message.delivered", "message.undelivered", "message.expired", "message.failed"}
+
+// Run sends the load, waits for the submits and webhooks (up to Timeout),
+// prints the header and the summary, and returns the result. When ctx
+// ends, the load stops, nothing more is waited for, and the summary of
+// what was done is printed all the same; Run then returns no error.
+func (b *Bench) Run(ctx context.Context) (*BenchResult, error) {
+	if b.tr == nil {
+		return nil, errors.New("bench: Run before Open")
+	}
+	hc := b.Client
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns = b.Concurrency + 16
+		tr.MaxIdleConnsPerHost = b.Concurrency + 16
+		hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		defer tr.CloseIdleConnections()
+	}
+	c, err := newAPIClient(b.URL, b.Key, hc)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	// The clean-up runs whether or not ctx has ended.
+	cleanup := context.WithoutCancel(ctx)
+
+	// Preflight: the server answers, the key works, no stale endpoint
+	// of an earlier run is competing for the webhook worker.
+	if _, _, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil); err != nil {
+		return nil, fmt.Errorf("bench: %s: %w", b.URL, err)
+	}
+	var hooks struct {
+		Data []struct{ ID, URL string } `json:"data"`
+	}
+	if err := c.doJSON(ctx, http.MethodGet, "/v1/webhooks", nil, &hooks); err != nil {
+		return nil, fmt.Errorf("bench: list webhooks: %w", err)
+	}
+	if n := len(hooks.Data); n > 0 {
+		fmt.Fprintf(b.Stderr, "bench: warning: the account has %d other webhook endpoint(s) (%s ...); they get these events too\n", n, hooks.Data[0].URL)
+	}
+	hookDesc := "none (--webhook \"\": delivery not timed)"
+	if b.hookLn != nil {
+		var ep struct{ ID, Secret string }
+		err := c.doJSON(ctx, http.MethodPost, "/v1/webhooks", map[string]any{"url": b.hookURL(), "events": finalEvents}, &ep)
+		if ae, ok := errors.AsType[*apiError](err); ok && ae.Code == "invalid_url" {
+			return nil, fmt.Errorf("bench: register the webhook receiver: %w (start herald serve with --webhook-allow-loopback, or run bench with --webhook \"\")", err)
+		} else if err != nil {
+			return nil, fmt.Errorf("bench: register the webhook receiver: %w", err)
+		}
+		b.hookSecret.Store(&ep.Secret)
+		defer func() {
+			dctx, cancel := context.WithTimeout(cleanup, 10*time.Second)
+			defer cancel()
+			if err := c.doJSON(dctx, http.MethodDelete, "/v1/webhooks/"+ep.ID, nil, nil); err != nil {
+				fmt.Fprintf(b.Stderr, "bench: warning: delete webhook endpoint %s: %v\n", ep.ID, err)
+			}
+		}()
+		hookDesc = fmt.Sprintf("%s (endpoint %s, events %s)", b.hookURL(), ep.ID, strings.Join(finalEvents, ","))
+	}
+	simDesc := "external (--sim \"\": submits not timed)"
+	if b.sim != nil {
+		up, err := b.waitBinds(ctx)
+		if err != nil {
+			return nil, err
+		}
+		simDesc = fmt.Sprintf("%s (%d binds up, receipt delay %s)", b.sim.Addr(), up, b.SimReceiptDelay)
+	}
+
+	head := b.Stdout
+	if b.JSON {
+		head = b.Stderr
+	}
+	t := b.tr
+	mode := fmt.Sprintf("closed loop, %d requests in flight", b.Concurrency)
+	if b.Rate > 0 {
+		mode = fmt.Sprintf("open loop, %g messages/s, at most %d requests in flight", b.Rate, b.Concurrency)
+	}
+	fmt.Fprintf(head, "bench: %s: %d messages to +%s…+%s, batch %d, %s\n",
+		c.base, b.Messages, t.dest(0), t.dest(b.Messages-1), b.Batch, mode)
+	fmt.Fprintf(head, "bench: simulator %s; webhooks %s\n", simDesc, hookDesc)
+	fmt.Fprintf(head, "bench: client %s %s %s/%s, %d CPUs, GOMAXPROCS %d%s\n", version, runtime.Version(),
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), loadAverage())
+
+	loadDur := b.load(ctx, c)
+	timedOut := false
+	if ctx.Err() == nil {
+		timedOut = !b.waitDone(ctx)
+	}
+	res := b.result(loadDur, ctx.Err() != nil, timedOut)
+	if b.JSON {
+		printJSON(b.Stdout, res)
+	} else {
+		fmt.Fprintln(b.Stdout, res.Line())
+	}
+	if e := t.firstTransportErr.Load(); e != nil {
+		fmt.Fprintf(b.Stderr, "bench: first transport error: %s\n", *e)
+	}
+	return res, nil
+}
+
+// waitBinds waits until Binds sessions are bound to the simulator and
+// returns how many are.
+func (b *Bench) waitBinds(ctx context.Context) (int64, error) {
+	if up := b.sim.Stats().Sessions; up >= int64(b.Binds) {
+		return up, nil
+	}
+	fmt.Fprintf(b.Stderr, "bench: waiting for %d bind(s) to the simulator on %s (herald serve --simulator off --carrier 'smpp://bench:bench@%s?binds=%d&window=200')\n",
+		b.Binds, b.sim.Addr(), b.sim.Addr(), b.Binds)
+	deadline := time.NewTimer(b.Timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("bench: waiting for binds: %w", ctx.Err())
+		case <-deadline.C:
+			return 0, fmt.Errorf("bench: no %d bind(s) to the simulator on %s within %v", b.Binds, b.sim.Addr(), b.Timeout)
+		case <-tick.C:
+			if up := b.sim.Stats().Sessions; up >= int64(b.Binds) {
+				return up, nil
+			}
+		}
+	}
+}
+
+// load sends every message (or stops when ctx ends) and returns how long
+// it took, from the first request's start to the last request's end.
+// Requests already sent when ctx ends are let finish.
+func (b *Bench) load(ctx context.Context, c *apiClient) time.Duration {
+	t := b.tr
+	reqCtx := context.WithoutCancel(ctx)
+	jobs := (b.Messages + b.Batch - 1) / b.Batch
+	begin := t.now()
+	var wg sync.WaitGroup
+	if b.Rate <= 0 {
+		var next atomic.Int64
+		for range min(b.Concurrency, jobs) {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					j := int(next.Add(1) - 1)
+					if j >= jobs {
+						return
+					}
+					b.send(reqCtx, c, j, t.now())
+				}
+			})
+		}
+		wg.Wait()
+		return time.Duration(t.now() - begin)
+	}
+
+	// Open loop: request j is due at begin + j·Batch/Rate, whatever
+	// happened to the earlier ones. When Concurrency requests are in
+	// flight the next waits, late, and its latency shows it.
+	perRequest := float64(b.Batch) / b.Rate * float64(time.Second)
+	sem := make(chan struct{}, b.Concurrency)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+loop:
+	for j := range jobs {
+		due := begin + int64(float64(j)*perRequest)
+		if d := due - t.now(); d > 0 {
+			timer.Reset(time.Duration(d))
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-timer.C:
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break loop
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			b.send(reqCtx, c, j, due)
+		})
+	}
+	wg.Wait()
+	return time.Duration(t.now() - begin)
+}
+
+// send posts request j (messages j·Batch onwards) and records its outcome.
+// start is when the request started or was due, in tracker time.
+func (b *Bench) send(ctx context.Context, c *apiClient, j int, start int64) {
+	t := b.tr
+	lo := j * b.Batch
+	hi := min(lo+b.Batch, b.Messages)
+	for i := lo; i < hi; i++ {
+		t.sched[i] = start
+	}
+	t.sent.Add(int64(hi - lo))
+	path := "/v1/messages"
+	if b.Batch > 1 {
+		path = "/v1/messages/batch"
+	}
+	_, out, err := c.do(ctx, http.MethodPost, path, t.requestBody(lo, hi, b.Batch > 1), nil)
+	at := t.now()
+	if err != nil {
+		if ae, ok := errors.AsType[*apiError](err); ok {
+			t.errs.add(fmt.Sprintf("%d %s", ae.Status, ae.Code), hi-lo)
+			return
+		}
+		t.errs.add("transport", hi-lo)
+		msg := err.Error()
+		t.firstTransportErr.CompareAndSwap(nil, &msg)
+		return
+	}
+	type message struct {
+		ID    string `json:"id"`
+		Parts int    `json:"parts"`
+	}
+	if b.Batch == 1 {
+		var m message
+		if json.Unmarshal(out, &m) != nil || m.ID == "" {
+			t.errs.add("unreadable answer", 1)
+			return
+		}
+		t.accept(lo, m.ID, m.Parts, at)
+		return
+	}
+	var batch struct {
+		Data []struct {
+			Index   int      `json:"index"`
+			Message *message `json:"message"`
+			Error   *struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(out, &batch) != nil || len(batch.Data) != hi-lo {
+		t.errs.add("unreadable answer", hi-lo)
+		return
+	}
+	for _, it := range batch.Data {
+		switch {
+		case it.Index < 0 || it.Index >= hi-lo:
+			t.errs.add("unreadable answer", 1)
+		case it.Error != nil:
+			t.errs.add("item "+it.Error.Code, 1)
+		case it.Message != nil && it.Message.ID != "":
+			t.accept(lo+it.Index, it.Message.ID, it.Message.Parts, at)
+		default:
+			t.errs.add("unreadable answer", 1)
+		}
+	}
+}
+
+// waitDone waits until every accepted message has been submitted (with a
+// simulator) and has a final webhook (with a receiver), printing progress
+// every 5 s. It returns false when Timeout passed first; it also returns
+// when ctx ends.
+func (b *Bench) waitDone(ctx context.Context) bool {
+	t := b.tr
+	done := func() bool {
+		acc := t.accepted.Load()
+		return (b.sim == nil || t.submitted.Load() >= acc) && (b.hookLn == nil || t.finals.Load() >= acc)
+	}
+	deadline := time.NewTimer(b.Timeout)
+	defer deadline.Stop()
+	progress := time.NewTicker(5 * time.Second)
+	defer progress.Stop()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return true
+		case <-deadline.C:
+			return false
+		case <-t.changed:
+		case <-progress.C:
+			fmt.Fprintf(b.Stderr, "bench: waiting: %d accepted, %d submitted, %d final webhooks\n",
+				t.accepted.Load(), t.submitted.Load(), t.finals.Load())
+		}
+	}
+	return true
+}
+
+// serveHook is the webhook receiver: it verifies the signature and
+// records the first final event of each message.
+func (b *Bench) serveHook(w http.ResponseWriter, r *http.Request) {
+	t := b.tr
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	at := t.now()
+	if err != nil {
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	if sec := b.hookSecret.Load(); sec == nil || webhook.Verify(*sec, r.Header, body, time.Now(), 5*time.Minute) != nil {
+		t.errs.add("bad webhook signature", 1)
+	}
+	var ev struct {
+		Type string `json:"type"`
+		Data struct {
+			ID string `json:"id"`
+			To string `json:"to"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &ev) != nil {
+		t.errs.add("unreadable webhook", 1)
+	} else {
+		t.onFinal(ev.Type, ev.Data.To, ev.Data.ID, at)
+	}
+	// Always 2xx: a refused webhook would only come back later.
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// tracker holds what the bench knows of each message, indexed by its
+// number (the suffix of its destination). The load goroutines, the
+// simulator's session readers and the webhook handlers write it at the
+// same time: the per-message times are atomics, and the fields a single
+// goroutine writes once are read only after it is known to be done.
+type tracker struct {
+	start  time.Time // the zero of every time below (ns, monotonic)
+	digits string    // destination digits before the message number
+	width  int       // digits of the message number
+	body   []byte    // the JSON string of the body, without its closing quote
+
+	// sched, ids and parts are written by the request that sends the
+	// message, and read after the load has ended.
+	sched []int64 // request start, or when it was due (open loop)
+	ids   []string
+	parts []int32
+
+	acceptedAt  []atomic.Int64 // 2xx read; 0: not accepted
+	submittedAt []atomic.Int64 // first submit_sm
+	submits     []atomic.Int32 // submit_sm seen (parts and duplicates)
+	finalAt     []atomic.Int64 // first final webhook
+
+	mu        sync.Mutex
+	finalType []string // mu guards finalType and finalID: the first final event
+	finalID   []string
+
+	sent, accepted, submitted, finals atomic.Int64
+	firstTransportErr                 atomic.Pointer[string]
+	errs                              errorCounts
+	changed                           chan struct{} // nudged after each submit and webhook
+}
+
+func newTracker(n int, digits string, width int, body string) *tracker {
+	q, _ := json.Marshal(body)
+	return &tracker{
+		start: time.Now(), digits: digits, width: width, body: q[:len(q)-1],
+		sched: make([]int64, n), ids: make([]string, n), parts: make([]int32, n),
+		acceptedAt: make([]atomic.Int64, n), submittedAt: make([]atomic.Int64, n),
+		submits: make([]atomic.Int32, n), finalAt: make([]atomic.Int64, n),
+		finalType: make([]string, n), finalID: make([]string, n),
+		errs:    errorCounts{m: map[string]int{}},
+		changed: make(chan struct{}, 1),
+	}
+}
+
+// now is the tracker's clock: nanoseconds since start, always positive.
+func (t *tracker) now() int64 { return max(int64(time.Since(t.start)), 1) }
+
+func (t *tracker) nudge() {
+	select {
+	case t.changed <- struct{}{}:
+	default:
+	}
+}
+
+// dest returns the destination of message i, without "+".
+func (t *tracker) dest(i int) string {
+	return t.digits + fmt.Sprintf("%0*d", t.width, i)
+}
+
+// index returns the number of the message sent to addr (with or without
+// "+").
+func (t *tracker) index(addr string) (int, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(addr, "+"), t.digits)
+	if !ok || len(rest) != t.width {
+		return 0, false
+	}
+	i, err := strconv.Atoi(rest)
+	if err != nil || i < 0 || i >= len(t.sched) {
+		return 0, false
+	}
+	return i, true
+}
+
+// requestBody renders messages lo to hi-1: one message, or a batch.
+func (t *tracker) requestBody(lo, hi int, batch bool) []byte {
+	b := make([]byte, 0, (hi-lo)*(48+len(t.body))+16)
+	if batch {
+		b = append(b, `{"messages":[`...)
+	}
+	for i := lo; i < hi; i++ {
+		if i > lo {
+			b = append(b, ',')
+		}
+		b = append(b, `{"to":"+`...)
+		b = append(b, t.digits...)
+		n := strconv.Itoa(i)
+		for range t.width - len(n) {
+			b = append(b, '0')
+		}
+		b = append(b, n...)
+		b = append(b, `","body":`...)
+		b = append(b, t.body...)
+		b = append(b, " #"...)
+		b = append(b, n...)
+		b = append(b, `"}`...)
+	}
+	if batch {
+		b = append(b, "]}"...)
+	}
+	return b
+}
+
+func (t *tracker) accept(i int, id string, parts int, at int64) {
+	t.ids[i], t.parts[i] = id, int32(parts)
+	t.acceptedAt[i].Store(at)
+	t.accepted.Add(1)
+}
+
+// onSubmit is the simulator's OnSubmit. It runs on a session's reader
+// goroutine and does not block.
+func (t *tracker) onSubmit(s smscsim.Submitted) {
+	i, ok := t.index(s.Dest.Addr)
+	if !ok {
+		t.errs.add("unmatched submit", 1)
+		return
+	}
+	if t.submits[i].Add(1) == 1 {
+		t.submittedAt[i].Store(max(int64(s.At.Sub(t.start)), 1))
+		t.submitted.Add(1)
+		t.nudge()
+	}
+}
+
+// onFinal records a final webhook received at at.
+func (t *tracker) onFinal(typ, to, id string, at int64) {
+	i, ok := t.index(to)
+	if !ok || !slices.Contains(finalEvents, typ) {
+		t.errs.add("unmatched webhook", 1)
+		return
+	}
+	if !t.finalAt[i].CompareAndSwap(0, at) {
+		t.errs.add("duplicate webhook", 1)
+		return
+	}
+	t.mu.Lock()
+	t.finalType[i], t.finalID[i] = typ, id
+	t.mu.Unlock()
+	t.finals.Add(1)
+	t.nudge()
+}
+
+// errorCounts counts errors by name ("503 store_unavailable",
+// "transport", "item invalid_phone_number" ...), by message.
+type errorCounts struct {
+	mu sync.Mutex
+	m  map[string]int // mu guards m
+}
+
+func (e *errorCounts) add(name string, n int) {
+	e.mu.Lock()
+	e.m[name] += n
+	e.mu.Unlock()
+}
+
+// BenchResult is what a bench run measured. Counts are of messages.
+type BenchResult struct {
+	URL         string  `json:"url"`
+	Messages    int     `json:"messages"`
+	Batch       int     `json:"batch"`
+	Mode        string  `json:"mode"` // "closed" or "open"
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate,omitempty"` // messages/s asked for (open loop)
+	Interrupted bool    `json:"interrupted,omitempty"`
+	TimedOut    bool    `json:"timed_out,omitempty"` // not everything arrived within the timeout
+	LoadSeconds float64 `json:"load_seconds"`
+
+	Sent      int `json:"sent"`      // in requests that were sent
+	Accepted  int `json:"accepted"`  // answered 2xx (in a batch: the item had no error)
+	Submitted int `json:"submitted"` // seen by the simulator at least once (-1: no simulator)
+	Delivered int `json:"delivered"` // message.delivered webhook received (-1: no receiver)
+	// SubmitBefore2xx counts messages whose submit_sm reached the
+	// simulator before the client had read the 2xx (counted as 0 in
+	// the accept→submit latency).
+	SubmitBefore2xx int `json:"submit_before_2xx"`
+
+	AcceptedPerSec  float64 `json:"accepted_per_sec"`
+	SubmittedPerSec float64 `json:"submitted_per_sec"`
+	DeliveredPerSec float64 `json:"delivered_per_sec"`
+
+	Accept            *Latencies `json:"accept"`
+	AcceptToSubmit    *Latencies `json:"accept_to_submit,omitempty"`
+	AcceptToDelivered *Latencies `json:"accept_to_delivered,omitempty"`
+
+	ErrorCount int            `json:"error_count"`
+	Errors     map[string]int `json:"errors"`
+}
+
+// Latencies summarises a histogram, in milliseconds.
+type Latencies struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p99_9_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// result computes the summary. It runs after the load has ended.
+func (b *Bench) result(loadDur time.Duration, interrupted, timedOut bool) *BenchResult {
+	t := b.tr
+	r := &BenchResult{
+		URL: b.URL, Messages: b.Messages, Batch: b.Batch, Mode: "closed", Concurrency: b.Concurrency,
+		Interrupted: interrupted, TimedOut: timedOut, LoadSeconds: loadDur.Seconds(),
+		Sent: int(t.sent.Load()), Submitted: -1, Delivered: -1,
+	}
+	if b.Rate > 0 {
+		r.Mode, r.Rate = "open", b.Rate
+	}
+	var accept, toSubmit, toDelivered histogram
+	firstAccept, lastDelivered := int64(math.MaxInt64), int64(0)
+	firstSubmit, lastSubmit := int64(math.MaxInt64), int64(0)
+	errs := map[string]int{}
+	t.mu.Lock()
+	for i := range b.Messages {
+		acc := t.acceptedAt[i].Load()
+		if acc == 0 {
+			continue
+		}
+		r.Accepted++
+		firstAccept = min(firstAccept, acc)
+		accept.record(acc - t.sched[i])
+		if b.sim != nil {
+			n := t.submits[i].Load()
+			if extra := int(n) - int(max(t.parts[i], 1)); extra > 0 {
+				errs["duplicate submit"] += extra
+			}
+			if sub := t.submittedAt[i].Load(); sub != 0 {
+				if sub < acc {
+					r.SubmitBefore2xx++
+				}
+				toSubmit.record(sub - acc)
+				firstSubmit, lastSubmit = min(firstSubmit, sub), max(lastSubmit, sub)
+			} else if !interrupted {
+				errs["not submitted"]++
+			}
+		}
+		if b.hookLn != nil {
+			fin, typ := t.finalAt[i].Load(), t.finalType[i]
+			switch {
+			case fin == 0:
+				if !interrupted {
+					errs["no final webhook"]++
+				}
+			case t.finalID[i] != t.ids[i]:
+				errs["webhook of another message id"]++
+			case typ == "message.delivered":
+				toDelivered.record(fin - acc)
+				lastDelivered = max(lastDelivered, fin)
+			default:
+				errs[typ]++
+			}
+		}
+	}
+	t.mu.Unlock()
+	if loadDur > 0 {
+		r.AcceptedPerSec = float64(r.Accepted) / loadDur.Seconds()
+	}
+	r.Accept = accept.summary()
+	if b.sim != nil {
+		r.Submitted = int(toSubmit.n)
+		if r.Submitted > 1 && lastSubmit > firstSubmit {
+			r.SubmittedPerSec = float64(r.Submitted) / time.Duration(lastSubmit-firstSubmit).Seconds()
+		}
+		r.AcceptToSubmit = toSubmit.summary()
+	}
+	if b.hookLn != nil {
+		r.Delivered = int(toDelivered.n)
+		if r.Delivered > 0 && lastDelivered > firstAccept {
+			r.DeliveredPerSec = float64(r.Delivered) / time.Duration(lastDelivered-firstAccept).Seconds()
+		}
+		r.AcceptToDelivered = toDelivered.summary()
+	}
+	t.errs.mu.Lock()
+	for k, v := range t.errs.m {
+		errs[k] += v
+	}
+	t.errs.mu.Unlock()
+	r.Errors = errs
+	for _, v := range errs {
+		r.ErrorCount += v
+	}
+	return r
+}
+
+// Line renders the result as the one summary line.
+func (r *BenchResult) Line() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "bench: messages=%d batch=%d mode=%s", r.Messages, r.Batch, r.Mode)
+	if r.Mode == "open" {
+		fmt.Fprintf(&b, " rate=%g/s", r.Rate)
+	} else {
+		fmt.Fprintf(&b, " c=%d", r.Concurrency)
+	}
+	if r.Interrupted {
+		b.WriteString(" INTERRUPTED")
+	}
+	if r.TimedOut {
+		b.WriteString(" TIMED-OUT")
+	}
+	fmt.Fprintf(&b, " sent=%d accepted=%d submitted=%s delivered=%s", r.Sent, r.Accepted, count(r.Submitted), count(r.Delivered))
+	fmt.Fprintf(&b, " accepted/s=%.0f submitted/s=%s delivered/s=%s", r.AcceptedPerSec,
+		rate(r.SubmittedPerSec, r.Submitted), rate(r.DeliveredPerSec, r.Delivered))
+	fmt.Fprintf(&b, " | accept %s | accept→submit %s | accept→delivered %s | errors=%d",
+		r.Accept, r.AcceptToSubmit, r.AcceptToDelivered, r.ErrorCount)
+	if r.ErrorCount > 0 {
+		keys := make([]string, 0, len(r.Errors))
+		for k := range r.Errors {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			sep := ", "
+			if i == 0 {
+				sep = " ("
+			}
+			fmt.Fprintf(&b, "%s%s=%d", sep, k, r.Errors[k])
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+func count(n int) string {
+	if n < 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
+}
+
+func rate(perSec float64, n int) string {
+	if n < 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(perSec, 'f', 0, 64)
+}
+
+func (l *Latencies) String() string {
+	if l == nil {
+		return "not measured"
+	}
+	if l.Count == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("p50=%s p90=%s p99=%s p99.9=%s max=%s", ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max))
+}
+
+// ms renders milliseconds with three significant digits or so.
+func ms(v float64) string {
+	switch {
+	case v >= 10000:
+		return fmt.Sprintf("%.1fs", v/1000)
+	case v >= 1000:
+		return fmt.Sprintf("%.2fs", v/1000)
+	case v >= 100:
+		return fmt.Sprintf("%.0fms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1fms", v)
+	}
+	return fmt.Sprintf("%.2fms", v)
+}
+
+// loadAverage returns ", load average 1.00 0.50 0.25" where the system
+// tells (Linux), else "".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return ", load average " + strings.Join(f[:3], " ")
+}
+
+// destinationWidth returns the digits of prefix and the width the message
+// numbers 0 to n-1 are zero-padded to after it, the narrowest that makes
+// valid phone numbers (the API refuses others). It checks the first, the
+// last and up to a thousand numbers in between.
+func destinationWidth(prefix string, n int) (string, int, error) {
+	digits, ok := strings.CutPrefix(prefix, "+")
+	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return "", 0, fmt.Errorf("%q is not + and digits", prefix)
+	}
+	step := max(n/1000, 1)
+	for w := len(strconv.Itoa(max(n-1, 0))); len(digits)+w <= 15; w++ {
+		ok := true
+		for i := 0; ok && i < n; i += step {
+			ok = validNumber(digits, w, i)
+		}
+		if ok && validNumber(digits, w, n-1) {
+			return digits, w, nil
+		}
+	}
+	return "", 0, fmt.Errorf("%s followed by %d numbers does not make valid phone numbers at any width (a shorter prefix leaves more room)", prefix, n)
+}
+
+func validNumber(digits string, width, i int) bool {
+	p, err := phonenumbers.Parse(fmt.Sprintf("+%s%0*d", digits, width, i), "")
+	return err == nil && phonenumbers.IsValidNumber(p)
+}
+
+// histogram counts durations in log-linear buckets, as HdrHistogram does:
+// values below 2·histSub nanoseconds exactly, and each larger value v in
+// a bucket of width 2^e where histSub·2^e ≤ v < 2·histSub·2^e. A bucket
+// is thus at most 1/histSub (0.8%) of its values wide, and reading it as
+// its midpoint is off by at most 0.4%. The zero value is empty; it is not
+// safe for concurrent use.
+type histogram struct {
+	counts []uint64
+	n      uint64
+	max    int64
+}
+
+const (
+	histSubBits = 7
+	histSub     = 1 << histSubBits
+)
+
+// histIndex returns the bucket of v (negative values count as 0).
+func histIndex(v int64) int {
+	if v < 2*histSub {
+		return int(max(v, 0))
+	}
+	e := bits.Len64(uint64(v)) - (histSubBits + 1)
+	return e<<histSubBits + int(uint64(v)>>e)
+}
+
+// histValue returns the middle of bucket i.
+func histValue(i int) int64 {
+	if i < 2*histSub {
+		return int64(i)
+	}
+	e := i>>histSubBits - 1
+	lo := int64(i-e<<histSubBits) << e
+	return lo + int64(1)<<e/2
+}
+
+func (h *histogram) record(v int64) {
+	v = max(v, 0)
+	i := histIndex(v)
+	if i >= len(h.counts) {
+		h.counts = append(h.counts, make([]uint64, i+1-len(h.counts))...)
+	}
+	h.counts[i]++
+	h.n++
+	h.max = max(h.max, v)
+}
+
+// quantile returns the value at quantile q (0 to 1): the bucket holding
+// the ceil(q·n)-th smallest value, read as its middle but never above the
+// largest value recorded.
+func (h *histogram) quantile(q float64) int64 {
+	if h.n == 0 {
+		return 0
+	}
+	rank := min(max(uint64(math.Ceil(q*float64(h.n))), 1), h.n)
+	var seen uint64
+	for i, c := range h.counts {
+		seen += c
+		if seen >= rank {
+			return min(histValue(i), h.max)
+		}
+	}
+	return h.max
+}
+
+func (h *histogram) summary() *Latencies {
+	toMS := func(ns int64) float64 { return float64(ns) / 1e6 }
+	return &Latencies{Count: int(h.n), P50: toMS(h.quantile(0.50)), P90: toMS(h.quantile(0.90)),
+		P99: toMS(h.quantile(0.99)), P999: toMS(h.quantile(0.999)), Max: toMS(h.max)}
+}
