@@ -13,13 +13,13 @@ import (
 )
 
 // BenchmarkSimulatorSubmit measures submit_sm/s through real loopback
-// binds (window 100 each): b.N submits spread over the binds with
+// binds (window 10 or 100 each): b.N submits spread over the binds with
 // Session.Go, timed until every response has arrived. The ESME side runs
 // in the same process, so the figure is for ESME and simulator together.
 func BenchmarkSimulatorSubmit(b *testing.B) {
-	for _, binds := range []int{1, 4} {
-		b.Run(fmt.Sprintf("binds=%d", binds), func(b *testing.B) {
-			benchSubmit(b, binds, pdu.RegisteredDeliveryNone)
+	for _, c := range []struct{ binds, window int }{{1, 10}, {1, 100}, {4, 10}, {4, 100}} {
+		b.Run(fmt.Sprintf("binds=%d/window=%d", c.binds, c.window), func(b *testing.B) {
+			benchSubmit(b, c.binds, c.window, pdu.RegisteredDeliveryNone)
 		})
 	}
 }
@@ -28,10 +28,10 @@ func BenchmarkSimulatorSubmit(b *testing.B) {
 // receipt requested for every message, on transceiver binds, timed until
 // every response has arrived and every receipt has been answered.
 func BenchmarkSimulatorSubmitReceipts(b *testing.B) {
-	benchSubmit(b, 4, pdu.RegisteredDeliveryFinal)
+	benchSubmit(b, 4, 100, pdu.RegisteredDeliveryFinal)
 }
 
-func benchSubmit(b *testing.B, binds int, regDelivery uint8) {
+func benchSubmit(b *testing.B, binds, window int, regDelivery uint8) {
 	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0", SMPP: smpp.Config{InboundWindow: 1000}})
 	if err != nil {
 		b.Fatal(err)
@@ -49,7 +49,7 @@ func benchSubmit(b *testing.B, binds int, regDelivery uint8) {
 	})
 	sessions := make([]*smpp.Session, binds)
 	for i := range sessions {
-		s, err := smpp.Dial(ctx, sim.Addr(), pdu.Bind{Role: pdu.Transceiver, SystemID: "bench"}, smpp.Config{Window: 100}, handler)
+		s, err := smpp.Dial(ctx, sim.Addr(), pdu.Bind{Role: pdu.Transceiver, SystemID: "bench"}, smpp.Config{Window: window}, handler)
 		if err != nil {
 			b.Fatal(err)
 		}
