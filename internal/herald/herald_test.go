@@ -19,7 +19,11 @@ func TestAPIKeyRoundTrip(t *testing.T) {
 		t.Fatal("key does not match its own record")
 	}
 	other, _ := NewAPIKey("acc_1")
-	if k.Matches(other) || k.Matches(secret[:43]+"x") {
+	last := byte('x')
+	if secret[43] == last {
+		last = 'y'
+	}
+	if k.Matches(other) || k.Matches(secret[:43]+string(last)) {
 		t.Fatal("a different key matches")
 	}
 	for _, bad := range []string{"", "hk", secret + "a", "xx" + secret[2:], secret[:20] + "-" + secret[21:]} {

@@ -183,9 +183,12 @@ func (b *batch) load(id string) (*msgState, error) {
 	if st := b.msgs[id]; st != nil {
 		return st, nil
 	}
-	m, err := b.w.loadMessage(id, true)
-	if err != nil {
-		return nil, err
+	m := b.w.s.cached(id)
+	if m == nil {
+		var err error
+		if m, err = b.w.loadMessage(id, true); err != nil {
+			return nil, err
+		}
 	}
 	st := &msgState{m: m, orig: m.Status, dirty: map[int]bool{}}
 	b.msgs[id] = st
@@ -359,63 +362,68 @@ func (b *batch) flush() error {
 		if len(st.dirty) == 0 {
 			continue
 		}
-		for i := range st.dirty {
-			p := &st.m.Parts[i]
-			if _, err := b.w.exec("part.update", string(p.Status), p.CarrierMessageID, p.Attempts, p.SubmitStatus,
-				p.ReceiptStat, p.ReceiptErr, ns(p.SubmittedAt), ns(p.DoneAt), ns(p.NextAttemptAt), st.m.ID, p.Seq); err != nil {
-				return err
-			}
-		}
-		for i := range st.events {
-			if err := b.w.insertEvent(&st.events[i]); err != nil {
-				return err
-			}
-		}
-		statuses := make([]herald.Status, len(st.m.Parts))
-		for i, p := range st.m.Parts {
-			statuses[i] = p.Status
-		}
-		next := herald.DeriveStatus(statuses)
-		cause := st.cause
-		changed := next != st.m.Status
-		if !changed && st.resent == 0 {
-			continue
-		}
-		st.m.Status = next
-		st.m.Resends += st.resent
-		st.m.UpdatedAt = cause.At
-		if st.m.Status != herald.StatusFailed && st.m.Status != herald.StatusExpired && st.m.Status != herald.StatusCanceled &&
-			st.m.Status != herald.StatusRejected && st.m.Status != herald.StatusUndelivered {
-			// An error code describes a failure; a later success clears it.
-			if st.m.Status == herald.StatusDelivered || st.m.Status == herald.StatusSent {
-				st.m.ErrorCode, st.m.ErrorMessage = "", ""
-			}
-		}
-		if _, err := b.w.exec("message.update", string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends,
-			ns(st.m.UpdatedAt), st.m.ID); err != nil {
+		if err := b.flushOne(st); err != nil {
 			return err
 		}
-		if st.resent > 0 {
-			ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
-				Type: "message.resent", Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
-				Detail: fmt.Sprintf("submitted again (%d in all): an earlier submit_sm may have reached the carrier without its response being recorded", st.m.Resends)}
-			if err := b.w.insertEvent(&ev); err != nil {
-				return err
-			}
+		b.w.stage(st.m)
+	}
+	return nil
+}
+
+func (b *batch) flushOne(st *msgState) error {
+	for i := range st.dirty {
+		p := &st.m.Parts[i]
+		if _, err := b.w.exec("part.update", string(p.Status), p.CarrierMessageID, p.Attempts, p.SubmitStatus,
+			p.ReceiptStat, p.ReceiptErr, ns(p.SubmittedAt), ns(p.DoneAt), ns(p.NextAttemptAt), st.m.ID, p.Seq); err != nil {
+			return err
 		}
-		if !changed {
-			continue
+	}
+	for i := range st.events {
+		if err := b.w.insertEvent(&st.events[i]); err != nil {
+			return err
 		}
+	}
+	statuses := make([]herald.Status, len(st.m.Parts))
+	for i, p := range st.m.Parts {
+		statuses[i] = p.Status
+	}
+	next := herald.DeriveStatus(statuses)
+	cause := st.cause
+	changed := next != st.m.Status
+	if !changed && st.resent == 0 {
+		return nil
+	}
+	st.m.Status = next
+	st.m.Resends += st.resent
+	st.m.UpdatedAt = cause.At
+	if st.m.Status == herald.StatusDelivered || st.m.Status == herald.StatusSent {
+		// An error code describes a failure; a later success clears it.
+		st.m.ErrorCode, st.m.ErrorMessage = "", ""
+	}
+	if _, err := b.w.exec("message.update", string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends,
+		ns(st.m.UpdatedAt), st.m.ID); err != nil {
+		return err
+	}
+	if st.resent > 0 {
 		ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
-			Type: herald.EventType(st.m.Status), Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
-			CarrierCode: cause.CarrierCode, Detail: cause.Detail}
+			Type: "message.resent", Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
+			Detail: fmt.Sprintf("submitted again (%d in all): an earlier submit_sm may have reached the carrier without its response being recorded", st.m.Resends)}
 		if err := b.w.insertEvent(&ev); err != nil {
 			return err
 		}
-		if notifies(st.m.Status) {
-			if err := b.deliveries(st.m, &ev); err != nil {
-				return err
-			}
+	}
+	if !changed {
+		return nil
+	}
+	ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
+		Type: herald.EventType(st.m.Status), Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
+		CarrierCode: cause.CarrierCode, Detail: cause.Detail}
+	if err := b.w.insertEvent(&ev); err != nil {
+		return err
+	}
+	if notifies(st.m.Status) {
+		if err := b.deliveries(st.m, &ev); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -68,6 +68,7 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 	if err := w.insertEvent(&ev); err != nil {
 		return err
 	}
+	w.stage(m)
 	if it.IdempotencyKey != "" {
 		if _, err := w.exec("idem.insert", m.AccountID, it.IdempotencyKey, it.RequestHash, m.ID, ns(m.CreatedAt)); err != nil {
 			return err

@@ -47,6 +47,14 @@ type Store struct {
 	mu     sync.Mutex
 	closed bool // mu guards closed
 
+	// cache holds the state of messages that are still in progress, so
+	// that state changes need not read them back inside the write
+	// transaction. Only the writer goroutine touches cache and staged:
+	// staged has what the current group's successful ops changed, and
+	// becomes part of cache once the group has committed.
+	cache  map[string]*herald.Message
+	staged map[string]*herald.Message
+
 	epMu      sync.Mutex
 	endpoints map[string][]*herald.WebhookEndpoint // epMu guards endpoints (account → enabled endpoints) and secrets
 	secrets   map[string]string                    // account → callback signing secret
@@ -110,6 +118,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		done:      make(chan struct{}),
 		stmts:     map[string]*sql.Stmt{},
 		endpoints: map[string][]*herald.WebhookEndpoint{},
+		cache:     map[string]*herald.Message{},
+		staged:    map[string]*herald.Message{},
 		secrets:   map[string]string{},
 	}
 	for name, text := range statements {
@@ -202,13 +212,20 @@ func (s *Store) commit(batch []*op) {
 		return
 	}
 	w := &wtx{ctx: ctx, tx: tx, s: s}
+	clear(s.staged)
 	for _, o := range batch {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 			tx.Rollback()
 			s.finish(batch, errUnavailable(err))
 			return
 		}
+		w.opStaged = w.opStaged[:0]
 		o.err = o.fn(w)
+		if o.err == nil {
+			for _, m := range w.opStaged {
+				s.staged[m.ID] = m
+			}
+		}
 		if o.err != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
 				tx.Rollback()
@@ -227,6 +244,7 @@ func (s *Store) commit(batch []*op) {
 		s.finish(batch, errUnavailable(err))
 		return
 	}
+	s.remember()
 	for _, o := range batch {
 		if o.err == nil && o.after != nil {
 			o.after()
@@ -235,8 +253,50 @@ func (s *Store) commit(batch []*op) {
 	}
 }
 
+// maxCached bounds the message cache; beyond it the cache starts over
+// (it is only a shortcut: a miss reads the database).
+const maxCached = 200_000
+
+// remember moves the committed group's message states into the cache,
+// dropping messages that reached a final state.
+func (s *Store) remember() {
+	if len(s.cache)+len(s.staged) > maxCached {
+		clear(s.cache)
+	}
+	for id, m := range s.staged {
+		if m.Status.Final() {
+			delete(s.cache, id)
+		} else {
+			s.cache[id] = m
+		}
+	}
+	clear(s.staged)
+}
+
+// cached returns a private copy of a message's state from the current
+// group or the cache, or nil.
+func (s *Store) cached(id string) *herald.Message {
+	m := s.staged[id]
+	if m == nil {
+		m = s.cache[id]
+	}
+	if m == nil {
+		return nil
+	}
+	return copyMessage(m)
+}
+
+// copyMessage copies a message and its parts (byte slices are shared:
+// they are never modified in place).
+func copyMessage(m *herald.Message) *herald.Message {
+	cp := *m
+	cp.Parts = append([]herald.Part(nil), m.Parts...)
+	return &cp
+}
+
 // finish fails every op of a group that could not commit.
 func (s *Store) finish(batch []*op, err error) {
+	clear(s.staged)
 	for _, o := range batch {
 		o.err = err
 		close(o.done)
@@ -245,10 +305,15 @@ func (s *Store) finish(batch []*op, err error) {
 
 // wtx is the group transaction as ops see it.
 type wtx struct {
-	ctx context.Context
-	tx  *sql.Tx
-	s   *Store
+	ctx      context.Context
+	tx       *sql.Tx
+	s        *Store
+	opStaged []*herald.Message // message states the current op changed
 }
+
+// stage records a message's new state, to be cached if the op succeeds
+// and the group commits.
+func (w *wtx) stage(m *herald.Message) { w.opStaged = append(w.opStaged, copyMessage(m)) }
 
 func (w *wtx) exec(name string, args ...any) (sql.Result, error) {
 	st := w.s.stmts[name]

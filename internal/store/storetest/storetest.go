@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Webhooks", testWebhooks},
 		{"ListPagination", testList},
 		{"AccountIsolation", testIsolation},
+		{"ConcurrentTransitions", testConcurrentTransitions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -468,5 +469,55 @@ func testIsolation(t *testing.T, s store.Store) {
 	}
 	if list, _, _ := s.ListMessages(t.Context(), b.ID, store.MessageFilter{}); len(list) != 0 {
 		t.Fatal("account b lists a's messages")
+	}
+}
+
+// testConcurrentTransitions applies changes to the parts of one message
+// from many goroutines at once, so that several land in one commit
+// group: none may be lost.
+func testConcurrentTransitions(t *testing.T, s store.Store) {
+	a := account(t, s, "acme")
+	const parts = 20
+	m := newMessage(a, parts, base)
+	create(t, s, m)
+	var wg sync.WaitGroup
+	for i := 1; i <= parts; i++ {
+		wg.Go(func() {
+			out, err := s.Apply(context.Background(), []store.Transition{{PartRef: ref(m, i), To: herald.StatusSending, At: base}})
+			if err != nil || !out[0].Changed {
+				t.Errorf("part %d sending: %v %+v", i, err, out)
+				return
+			}
+			out, err = s.Apply(context.Background(), []store.Transition{{PartRef: ref(m, i), To: herald.StatusSent, At: base,
+				Carrier: "sim", CarrierMessageID: fmt.Sprint(i), CorrelationKeys: []string{fmt.Sprint(i)}}})
+			if err != nil || !out[0].Changed {
+				t.Errorf("part %d sent: %v %+v", i, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	got := status(t, s, m)
+	if got.Status != herald.StatusSent {
+		t.Fatalf("message %s, want sent", got.Status)
+	}
+	for _, p := range got.Parts {
+		if p.Status != herald.StatusSent || p.Attempts != 1 || p.CarrierMessageID != fmt.Sprint(p.Seq) {
+			t.Fatalf("part %+v", p)
+		}
+	}
+	var rs []store.Receipt
+	for i := 1; i <= parts; i++ {
+		rs = append(rs, store.Receipt{Carrier: "sim", CorrelationKeys: []string{fmt.Sprint(i)}, To: herald.StatusDelivered, At: base})
+	}
+	for _, r := range rs {
+		wg.Go(func() {
+			if err := s.ApplyReceipts(context.Background(), []store.Receipt{r}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := status(t, s, m); got.Status != herald.StatusDelivered {
+		t.Fatalf("after all receipts: %s", got.Status)
 	}
 }
