@@ -165,7 +165,11 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 	defer stopSim()
 
-	hooks, err := webhook.NewWorker(st, webhook.Options{AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "webhooks")})
+	// Claims are served by the same group-committing writer as the
+	// dispatch work, so each claim takes many deliveries: the worker holds
+	// up to 1,000 at once, 16 in flight per host.
+	hooks, err := webhook.NewWorker(st, webhook.Options{AllowLoopback: cfg.WebhookAllowLoopback, Concurrency: 1000, PerHost: 16,
+		Logger: log.With("component", "webhooks")})
 	if err != nil {
 		return err
 	}

@@ -175,9 +175,15 @@ type batch struct {
 	w     *wtx
 	msgs  map[string]*msgState
 	order []*msgState
+
+	// Rows written once, at the end of flush.
+	parts, messages, events, dels *multi
 }
 
-func newBatch(w *wtx) *batch { return &batch{w: w, msgs: map[string]*msgState{}} }
+func newBatch(w *wtx) *batch {
+	return &batch{w: w, msgs: map[string]*msgState{},
+		parts: newPartUpdates(), messages: newMessageUpdates(), events: newEventInserts(), dels: newDeliveryInserts()}
+}
 
 func (b *batch) load(id string) (*msgState, error) {
 	if st := b.msgs[id]; st != nil {
@@ -367,21 +373,27 @@ func (b *batch) flush() error {
 		}
 		b.w.stage(st.m)
 	}
+	for _, m := range []*multi{b.parts, b.messages, b.events, b.dels} {
+		if err := b.w.flushMulti(m); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func (b *batch) addEvent(ev *herald.Event) {
+	b.events.add(ev.ID, ev.AccountID, ev.MessageID, ev.Type, string(ev.Status), ev.PartSeq, ns(ev.At), ev.Carrier,
+		ev.CarrierCode, ev.Detail)
 }
 
 func (b *batch) flushOne(st *msgState) error {
 	for i := range st.dirty {
 		p := &st.m.Parts[i]
-		if _, err := b.w.exec("part.update", string(p.Status), p.CarrierMessageID, p.Attempts, p.SubmitStatus,
-			p.ReceiptStat, p.ReceiptErr, ns(p.SubmittedAt), ns(p.DoneAt), ns(p.NextAttemptAt), st.m.ID, p.Seq); err != nil {
-			return err
-		}
+		b.parts.add(st.m.ID, p.Seq, string(p.Status), p.CarrierMessageID, p.Attempts, p.SubmitStatus,
+			p.ReceiptStat, p.ReceiptErr, ns(p.SubmittedAt), ns(p.DoneAt), ns(p.NextAttemptAt))
 	}
 	for i := range st.events {
-		if err := b.w.insertEvent(&st.events[i]); err != nil {
-			return err
-		}
+		b.addEvent(&st.events[i])
 	}
 	statuses := make([]herald.Status, len(st.m.Parts))
 	for i, p := range st.m.Parts {
@@ -400,17 +412,12 @@ func (b *batch) flushOne(st *msgState) error {
 		// An error code describes a failure; a later success clears it.
 		st.m.ErrorCode, st.m.ErrorMessage = "", ""
 	}
-	if _, err := b.w.exec("message.update", string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends,
-		ns(st.m.UpdatedAt), st.m.ID); err != nil {
-		return err
-	}
+	b.messages.add(st.m.ID, string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends, ns(st.m.UpdatedAt))
 	if st.resent > 0 {
 		ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
 			Type: "message.resent", Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
 			Detail: fmt.Sprintf("submitted again (%d in all): an earlier submit_sm may have reached the carrier without its response being recorded", st.m.Resends)}
-		if err := b.w.insertEvent(&ev); err != nil {
-			return err
-		}
+		b.addEvent(&ev)
 	}
 	if !changed {
 		return nil
@@ -418,9 +425,7 @@ func (b *batch) flushOne(st *msgState) error {
 	ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
 		Type: herald.EventType(st.m.Status), Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
 		CarrierCode: cause.CarrierCode, Detail: cause.Detail}
-	if err := b.w.insertEvent(&ev); err != nil {
-		return err
-	}
+	b.addEvent(&ev)
 	if notifies(st.m.Status) {
 		if err := b.deliveries(st.m, &ev); err != nil {
 			return err
@@ -445,9 +450,9 @@ func (b *batch) deliveries(m *herald.Message, ev *herald.Event) error {
 		if payload == nil {
 			payload = herald.Payload(ev, m)
 		}
-		_, err := b.w.exec("delivery.insert", herald.NewID("dlv", ev.At.UnixMilli()), m.AccountID, m.ID, ev.ID,
-			endpointID, url, secret, payload, ns(ev.At), ns(ev.At))
-		return err
+		b.dels.add(herald.NewID("dlv", ev.At.UnixMilli()), m.AccountID, m.ID, ev.ID, endpointID, url, secret,
+			payload, ns(ev.At), ns(ev.At), "pending")
+		return nil
 	}
 	if m.CallbackURL != "" {
 		if err := add("", m.CallbackURL, b.w.s.callbackSecret(m.AccountID)); err != nil {

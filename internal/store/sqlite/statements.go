@@ -12,14 +12,9 @@ var statements = map[string]string{
 		error_code, error_message, resends, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"message.get": `SELECT ` + messageColumns + ` FROM messages WHERE id = ?`,
-	"message.update": `UPDATE messages SET status = ?, error_code = ?, error_message = ?, resends = ?,
-		updated_at = ? WHERE id = ?`,
 	"part.insert": `INSERT INTO parts (message_id, seq, status, short_message, data_coding, esm_class,
 		sar_ref, sar_total, sar_seq, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"part.list": `SELECT ` + partColumns + ` FROM parts WHERE message_id = ? ORDER BY seq`,
-	"part.update": `UPDATE parts SET status = ?, carrier_message_id = ?, attempts = ?, submit_status = ?,
-		receipt_stat = ?, receipt_err = ?, submitted_at = ?, done_at = ?, next_attempt_at = ?
-		WHERE message_id = ? AND seq = ?`,
 	"event.insert": `INSERT INTO events (id, account_id, message_id, type, status, part_seq, at, carrier,
 		carrier_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"idem.get":    `SELECT hash, message_id FROM idempotency WHERE account_id = ? AND key = ?`,
@@ -44,8 +39,6 @@ var statements = map[string]string{
 		VALUES (?, ?, ?, ?, ?, 0, ?)`,
 	"endpoint.delete":  `DELETE FROM webhook_endpoints WHERE account_id = ? AND id = ?`,
 	"endpoint.disable": `UPDATE webhook_endpoints SET disabled = 1 WHERE id = ?`,
-	"delivery.insert": `INSERT INTO deliveries (id, account_id, message_id, event_id, endpoint_id, url, secret,
-		payload, next_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
 	"delivery.due": `SELECT id, account_id, event_id, endpoint_id, url, secret, payload, attempts, next_at,
 		last_status, last_error, state, created_at FROM deliveries
 		WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?`,
