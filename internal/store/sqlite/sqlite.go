@@ -214,7 +214,7 @@ func (s *Store) commit(batch []*op) {
 	w := &wtx{ctx: ctx, tx: tx, s: s}
 	clear(s.staged)
 	for _, o := range batch {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		if _, err := w.exec("savepoint"); err != nil {
 			tx.Rollback()
 			s.finish(batch, errUnavailable(err))
 			return
@@ -227,13 +227,13 @@ func (s *Store) commit(batch []*op) {
 			}
 		}
 		if o.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+			if _, err := w.exec("rollback"); err != nil {
 				tx.Rollback()
 				s.finish(batch, errUnavailable(err))
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+		if _, err := w.exec("release"); err != nil {
 			tx.Rollback()
 			s.finish(batch, errUnavailable(err))
 			return

@@ -3,6 +3,10 @@ package sqlite
 // statements are prepared once on the writer connection and reused by
 // every transaction. All SQL of the write path is here.
 var statements = map[string]string{
+	"savepoint": `SAVEPOINT op`,
+	"release":   `RELEASE op`,
+	"rollback":  `ROLLBACK TO op`,
+
 	"account.byName": `SELECT id, name, webhook_secret, created_at FROM accounts WHERE name = ?`,
 	"account.insert": `INSERT INTO accounts (id, name, webhook_secret, created_at) VALUES (?, ?, ?, ?)`,
 	"key.insert":     `INSERT INTO api_keys (id, account_id, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
