@@ -236,7 +236,9 @@ func (d *Dispatcher) recover(ctx context.Context) error {
 		d.stats.Resent.Add(uint64(len(ts)))
 		d.o.Logger.Warn("resending parts whose submit was unanswered at the last stop", "parts", len(ts))
 	}
+	recovered := make(map[string]bool, len(ms))
 	for _, m := range ms {
+		recovered[m.ID] = true
 		d.enqueue(m, now)
 	}
 	d.mu.Lock()
@@ -245,7 +247,11 @@ func (d *Dispatcher) recover(ctx context.Context) error {
 	d.ready.Store(true)
 	d.mu.Unlock()
 	for _, m := range early {
-		d.enqueue(m, now)
+		// A message accepted while recovery ran may also have been read
+		// back from the store: enqueue it once.
+		if !recovered[m.ID] {
+			d.enqueue(m, now)
+		}
 	}
 	d.o.Logger.Info("dispatcher recovered", "messages", len(ms))
 	return nil
