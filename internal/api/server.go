@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -169,7 +170,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.DebugContext(r.Context(), "api: request", "request_id", id, "method", r.Method,
 			"route", r.Pattern, "status", rw.status, "duration", s.now().Sub(start))
 	}()
+	if p := r.URL.Path; !canonicalPath(p) {
+		// ServeMux would answer a non-canonical path ("/.", "//x") with an
+		// HTML redirect; the API has no such routes.
+		s.writeErrorObject(rw, http.StatusNotFound, errorObject{Code: codeNotFound, Message: "no route for this path"})
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// canonicalPath reports whether ServeMux would route p as it is rather
+// than redirect it: absolute, no "." or ".." segments, no empty segments
+// (a single trailing slash is allowed).
+func canonicalPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	return c == p || c != "/" && c+"/" == p
 }
 
 // saneRequestID accepts a client's X-Request-Id of 1 to 128 characters
