@@ -177,12 +177,13 @@ type batch struct {
 	order []*msgState
 
 	// Rows written once, at the end of flush.
-	parts, messages, events, dels *multi
+	parts, messages, events, dels, corr *multi
 }
 
 func newBatch(w *wtx) *batch {
 	return &batch{w: w, msgs: map[string]*msgState{},
-		parts: newPartUpdates(), messages: newMessageUpdates(), events: newEventInserts(), dels: newDeliveryInserts()}
+		parts: newPartUpdates(), messages: newMessageUpdates(), events: newEventInserts(), dels: newDeliveryInserts(),
+		corr: newCorrelationInserts()}
 }
 
 func (b *batch) load(id string) (*msgState, error) {
@@ -273,9 +274,7 @@ func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 	p := st.m.Parts[i]
 	var orphans []int64
 	for _, k := range t.CorrelationKeys {
-		if _, err := b.w.exec("corr.insert", t.Carrier, k, st.m.ID, p.Seq); err != nil {
-			return err
-		}
+		b.corr.add(t.Carrier, k, st.m.ID, p.Seq)
 		rows, err := b.w.query("orphan.find", t.Carrier, k)
 		if err != nil {
 			return err
@@ -373,7 +372,7 @@ func (b *batch) flush() error {
 		}
 		b.w.stage(st.m)
 	}
-	for _, m := range []*multi{b.parts, b.messages, b.events, b.dels} {
+	for _, m := range []*multi{b.parts, b.messages, b.events, b.dels, b.corr} {
 		if err := b.w.flushMulti(m); err != nil {
 			return err
 		}

@@ -72,3 +72,14 @@ func newDeliveryInserts() *multi {
 		head: `INSERT INTO deliveries (id, account_id, message_id, event_id, endpoint_id, url, secret, payload,
 			next_at, created_at, state) VALUES `}
 }
+
+func newCorrelationInserts() *multi {
+	return &multi{cols: 4, head: `INSERT OR IGNORE INTO correlation (carrier, key, message_id, seq) VALUES `}
+}
+
+func newAttemptUpdates() *multi {
+	return &multi{cols: 6,
+		head: `UPDATE deliveries SET attempts = attempts + 1, last_status = v.column2, last_error = v.column3,
+			next_at = v.column4, state = v.column5, delivered_at = v.column6 FROM (VALUES `,
+		tail: `) AS v WHERE deliveries.id = v.column1`}
+}

@@ -25,8 +25,7 @@ var statements = map[string]string{
 	"idem.insert": `INSERT INTO idempotency (account_id, key, hash, message_id, created_at) VALUES (?, ?, ?, ?, ?)`,
 	"idem.purge":  `DELETE FROM idempotency WHERE created_at < ?`,
 
-	"corr.insert": `INSERT OR IGNORE INTO correlation (carrier, key, message_id, seq) VALUES (?, ?, ?, ?)`,
-	"corr.find":   `SELECT message_id, seq FROM correlation WHERE carrier = ? AND key = ?`,
+	"corr.find": `SELECT message_id, seq FROM correlation WHERE carrier = ? AND key = ?`,
 	"orphan.insert": `INSERT INTO orphan_receipts (carrier, keys, to_status, at, carrier_code, receipt_stat,
 		receipt_err) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	"orphan.key":    `INSERT OR IGNORE INTO orphan_keys (carrier, key, orphan_id) VALUES (?, ?, ?)`,
@@ -46,9 +45,6 @@ var statements = map[string]string{
 	"delivery.due": `SELECT id, account_id, event_id, endpoint_id, url, secret, payload, attempts, next_at,
 		last_status, last_error, state, created_at FROM deliveries
 		WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?`,
-	"delivery.lease": `UPDATE deliveries SET next_at = ? WHERE id = ?`,
-	"delivery.attempt": `UPDATE deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?,
-		next_at = ?, state = ?, delivered_at = ? WHERE id = ?`,
 	"delivery.endpoint":        `SELECT endpoint_id FROM deliveries WHERE id = ?`,
 	"delivery.disableEndpoint": `UPDATE deliveries SET state = 'disabled' WHERE endpoint_id = ? AND state = 'pending'`,
 }

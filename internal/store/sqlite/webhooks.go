@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
@@ -142,13 +143,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		until := ns(now.Add(lease))
-		for _, d := range out {
-			if _, err := w.exec("delivery.lease", until, d.ID); err != nil {
-				return err
-			}
+		if len(out) == 0 {
+			return nil
 		}
-		return nil
+		lease := &multi{cols: 1, head: `UPDATE deliveries SET next_at = ` + strconv.FormatInt(ns(now.Add(lease)), 10) +
+			` WHERE id IN (VALUES `, tail: `)`}
+		for _, d := range out {
+			lease.add(d.ID)
+		}
+		return w.flushMulti(lease)
 	}, nil)
 	return out, err
 }
@@ -158,6 +161,7 @@ func (s *Store) RecordAttempts(ctx context.Context, as []store.Attempt) error {
 	var disabled []string
 	return s.write(ctx, func(w *wtx) error {
 		disabled = disabled[:0]
+		updates := newAttemptUpdates()
 		for _, a := range as {
 			state, deliveredAt := "pending", int64(0)
 			switch {
@@ -166,9 +170,14 @@ func (s *Store) RecordAttempts(ctx context.Context, as []store.Attempt) error {
 			case a.GiveUp:
 				state = "failed"
 			}
-			if _, err := w.exec("delivery.attempt", a.HTTPStatus, a.Error, ns(a.NextAt), state, deliveredAt, a.DeliveryID); err != nil {
-				return err
-			}
+			updates.add(a.DeliveryID, a.HTTPStatus, a.Error, ns(a.NextAt), state, deliveredAt)
+		}
+		// Write the outcomes before disabling endpoints, which turns their
+		// other pending deliveries to disabled.
+		if err := w.flushMulti(updates); err != nil {
+			return err
+		}
+		for _, a := range as {
 			if a.DisableEndpoint {
 				var ep string
 				err := w.queryRow("delivery.endpoint", a.DeliveryID).Scan(&ep)
