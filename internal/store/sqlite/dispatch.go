@@ -182,8 +182,8 @@ type batch struct {
 
 func newBatch(w *wtx) *batch {
 	return &batch{w: w, msgs: map[string]*msgState{},
-		parts: newPartUpdates(), messages: newMessageUpdates(), events: newEventInserts(), dels: newDeliveryInserts(),
-		corr: newCorrelationInserts()}
+		parts: partUpdates.rows(), messages: messageUpdates.rows(), events: eventInserts.rows(),
+		dels: deliveryInserts.rows(), corr: correlationInserts.rows()}
 }
 
 func (b *batch) load(id string) (*msgState, error) {

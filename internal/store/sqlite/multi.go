@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"database/sql"
+	"fmt"
 	"strings"
 )
 
@@ -8,78 +10,106 @@ import (
 // group writes, say, all its events with a few INSERTs instead of one
 // statement per event.
 type multi struct {
-	head, tail string // SQL before and after the list of value tuples
-	cols       int
-	args       []any
+	kind *multiKind
+	args []any
 }
 
 func (m *multi) add(vals ...any) { m.args = append(m.args, vals...) }
 
-// maxRows bounds the tuples of one statement (SQLite allows 32,766
-// variables).
-const maxRows = 400
+// multiKind is one multi-row statement. Its forms for 1, 2, 4 … 256 rows
+// are prepared once on the writer connection; n rows are written with
+// the forms whose sizes add up to n (at most nine statements).
+type multiKind struct {
+	name       string
+	head, tail string // SQL before and after the list of value tuples
+	cols       int
+}
 
-// flush executes the accumulated rows and empties m.
-func (w *wtx) flushMulti(m *multi) error {
-	n := len(m.args) / m.cols
-	tuple := "(" + strings.Repeat("?,", m.cols-1) + "?)"
-	for start := 0; start < n; start += maxRows {
-		end := min(n, start+maxRows)
-		var sb strings.Builder
-		sb.Grow(len(m.head) + len(m.tail) + (end-start)*(len(tuple)+1))
-		sb.WriteString(m.head)
-		for i := start; i < end; i++ {
-			if i > start {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(tuple)
+// multiSizes is the number of prepared forms: 1 << (multiSizes-1) rows at
+// most per statement (256 × 11 columns stays far below SQLite's 32,766
+// variables).
+const multiSizes = 9
+
+// The multi-row writes. Updates use UPDATE … FROM (VALUES …), whose
+// columns SQLite names column1, column2, ….
+var (
+	partUpdates = &multiKind{name: "parts", cols: 11,
+		head: `UPDATE parts SET status = v.column3, carrier_message_id = v.column4, attempts = v.column5,
+			submit_status = v.column6, receipt_stat = v.column7, receipt_err = v.column8, submitted_at = v.column9,
+			done_at = v.column10, next_attempt_at = v.column11 FROM (VALUES `,
+		tail: `) AS v WHERE parts.message_id = v.column1 AND parts.seq = v.column2`}
+	messageUpdates = &multiKind{name: "messages", cols: 6,
+		head: `UPDATE messages SET status = v.column2, error_code = v.column3, error_message = v.column4,
+			resends = v.column5, updated_at = v.column6 FROM (VALUES `,
+		tail: `) AS v WHERE messages.id = v.column1`}
+	eventInserts = &multiKind{name: "events", cols: 10,
+		head: `INSERT INTO events (id, account_id, message_id, type, status, part_seq, at, carrier, carrier_code,
+			detail) VALUES `}
+	deliveryInserts = &multiKind{name: "deliveries", cols: 11,
+		head: `INSERT INTO deliveries (id, account_id, message_id, event_id, endpoint_id, url, secret, payload,
+			next_at, created_at, state) VALUES `}
+	correlationInserts = &multiKind{name: "correlation", cols: 4,
+		head: `INSERT OR IGNORE INTO correlation (carrier, key, message_id, seq) VALUES `}
+	attemptUpdates = &multiKind{name: "attempts", cols: 6,
+		head: `UPDATE deliveries SET attempts = attempts + 1, last_status = v.column2, last_error = v.column3,
+			next_at = v.column4, state = v.column5, delivered_at = v.column6 FROM (VALUES `,
+		tail: `) AS v WHERE deliveries.id = v.column1`}
+	leaseUpdates = &multiKind{name: "leases", cols: 2,
+		head: `UPDATE deliveries SET next_at = v.column2 FROM (VALUES `,
+		tail: `) AS v WHERE deliveries.id = v.column1`}
+
+	multiKinds = []*multiKind{partUpdates, messageUpdates, eventInserts, deliveryInserts, correlationInserts,
+		attemptUpdates, leaseUpdates}
+)
+
+func (k *multiKind) rows() *multi { return &multi{kind: k} }
+
+// sql returns the statement for n rows.
+func (k *multiKind) sql(n int) string {
+	tuple := "(" + strings.Repeat("?,", k.cols-1) + "?)"
+	var sb strings.Builder
+	sb.WriteString(k.head)
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
 		}
-		sb.WriteString(m.tail)
-		if _, err := w.tx.ExecContext(w.ctx, sb.String(), m.args[start*m.cols:end*m.cols]...); err != nil {
-			return err
+		sb.WriteString(tuple)
+	}
+	sb.WriteString(k.tail)
+	return sb.String()
+}
+
+// prepareMulti prepares every form of every multi-row statement.
+func prepareMulti(db *sql.DB) (map[*multiKind][]*sql.Stmt, error) {
+	out := map[*multiKind][]*sql.Stmt{}
+	for _, k := range multiKinds {
+		for p := range multiSizes {
+			st, err := db.Prepare(k.sql(1 << p))
+			if err != nil {
+				return out, fmt.Errorf("sqlite: prepare %s×%d: %w", k.name, 1<<p, err)
+			}
+			out[k] = append(out[k], st)
+		}
+	}
+	return out, nil
+}
+
+// flushMulti executes the accumulated rows and empties m.
+func (w *wtx) flushMulti(m *multi) error {
+	k := m.kind
+	n := len(m.args) / k.cols
+	off := 0
+	for p := multiSizes - 1; p >= 0; p-- {
+		size := 1 << p
+		for n-off >= size {
+			args := m.args[off*k.cols : (off+size)*k.cols]
+			if _, err := w.tx.StmtContext(w.ctx, w.s.multi[k][p]).ExecContext(w.ctx, args...); err != nil {
+				return fmt.Errorf("sqlite: write %s: %w", k.name, err)
+			}
+			off += size
 		}
 	}
 	clear(m.args)
 	m.args = m.args[:0]
 	return nil
-}
-
-// The multi-row forms of the batch's writes. Updates use UPDATE … FROM
-// (VALUES …), whose columns SQLite names column1, column2, ….
-func newPartUpdates() *multi {
-	return &multi{cols: 11,
-		head: `UPDATE parts SET status = v.column3, carrier_message_id = v.column4, attempts = v.column5,
-			submit_status = v.column6, receipt_stat = v.column7, receipt_err = v.column8, submitted_at = v.column9,
-			done_at = v.column10, next_attempt_at = v.column11 FROM (VALUES `,
-		tail: `) AS v WHERE parts.message_id = v.column1 AND parts.seq = v.column2`}
-}
-
-func newMessageUpdates() *multi {
-	return &multi{cols: 6,
-		head: `UPDATE messages SET status = v.column2, error_code = v.column3, error_message = v.column4,
-			resends = v.column5, updated_at = v.column6 FROM (VALUES `,
-		tail: `) AS v WHERE messages.id = v.column1`}
-}
-
-func newEventInserts() *multi {
-	return &multi{cols: 10,
-		head: `INSERT INTO events (id, account_id, message_id, type, status, part_seq, at, carrier, carrier_code,
-			detail) VALUES `}
-}
-
-func newDeliveryInserts() *multi {
-	return &multi{cols: 11,
-		head: `INSERT INTO deliveries (id, account_id, message_id, event_id, endpoint_id, url, secret, payload,
-			next_at, created_at, state) VALUES `}
-}
-
-func newCorrelationInserts() *multi {
-	return &multi{cols: 4, head: `INSERT OR IGNORE INTO correlation (carrier, key, message_id, seq) VALUES `}
-}
-
-func newAttemptUpdates() *multi {
-	return &multi{cols: 6,
-		head: `UPDATE deliveries SET attempts = attempts + 1, last_status = v.column2, last_error = v.column3,
-			next_at = v.column4, state = v.column5, delivered_at = v.column6 FROM (VALUES `,
-		tail: `) AS v WHERE deliveries.id = v.column1`}
 }

@@ -40,6 +40,7 @@ type Options struct {
 type Store struct {
 	w, r   *sql.DB
 	stmts  map[string]*sql.Stmt // prepared on the single writer connection
+	multi  map[*multiKind][]*sql.Stmt
 	ops    chan *op
 	log    *slog.Logger
 	max    int
@@ -122,6 +123,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		staged:    map[string]*herald.Message{},
 		secrets:   map[string]string{},
 	}
+	if s.multi, err = prepareMulti(w); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
 	for name, text := range statements {
 		st, err := w.Prepare(text)
 		if err != nil {
@@ -148,6 +154,11 @@ func (s *Store) Close() error {
 	<-s.done
 	for _, st := range s.stmts {
 		st.Close()
+	}
+	for _, sts := range s.multi {
+		for _, st := range sts {
+			st.Close()
+		}
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
 }

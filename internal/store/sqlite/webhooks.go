@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
@@ -146,12 +145,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		if len(out) == 0 {
 			return nil
 		}
-		lease := &multi{cols: 1, head: `UPDATE deliveries SET next_at = ` + strconv.FormatInt(ns(now.Add(lease)), 10) +
-			` WHERE id IN (VALUES `, tail: `)`}
+		leases := leaseUpdates.rows()
+		until := ns(now.Add(lease))
 		for _, d := range out {
-			lease.add(d.ID)
+			leases.add(d.ID, until)
 		}
-		return w.flushMulti(lease)
+		return w.flushMulti(leases)
 	}, nil)
 	return out, err
 }
@@ -161,7 +160,7 @@ func (s *Store) RecordAttempts(ctx context.Context, as []store.Attempt) error {
 	var disabled []string
 	return s.write(ctx, func(w *wtx) error {
 		disabled = disabled[:0]
-		updates := newAttemptUpdates()
+		updates := attemptUpdates.rows()
 		for _, a := range as {
 			state, deliveredAt := "pending", int64(0)
 			switch {
