@@ -42,9 +42,14 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 				return &herald.Error{Kind: herald.KindConflict, Code: "idempotency_key_reused",
 					Message: "this Idempotency-Key was used with a different request", Field: "Idempotency-Key"}
 			}
-			prev, err := w.loadMessage(id, true)
-			if err != nil {
-				return err
+			// The first request may be in this very commit group, its
+			// rows not written yet: its state is staged.
+			prev := w.s.cached(id)
+			if prev == nil {
+				var err error
+				if prev, err = w.loadMessage(id, true); err != nil {
+					return err
+				}
 			}
 			it.Replayed, it.Existing = true, prev
 			return nil
@@ -52,22 +57,19 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 			return fmt.Errorf("sqlite: idempotency: %w", err)
 		}
 	}
-	if _, err := w.exec("message.insert", m.ID, m.AccountID, m.To, m.From, m.Body, string(m.Type), string(m.Status),
+	// The message, its parts and its first event are written with the
+	// group's other new messages, just before the commit.
+	w.opRows[messageInserts].add(m.ID, m.AccountID, m.To, m.From, m.Body, string(m.Type), string(m.Status),
 		m.Encoding, m.PartCount, ns(m.SendAt), ns(m.ValidUntil), m.CallbackURL, m.Reference, nullString(m.Metadata),
-		boolInt(m.SmartEncoding), m.Carrier, m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.CreatedAt), ns(m.UpdatedAt)); err != nil {
-		return err
-	}
+		boolInt(m.SmartEncoding), m.Carrier, m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.CreatedAt), ns(m.UpdatedAt))
 	for _, p := range m.Parts {
-		if _, err := w.exec("part.insert", m.ID, p.Seq, string(p.Status), p.ShortMessage, p.DataCoding, p.ESMClass,
-			p.SARRef, p.SARTotal, p.SARSeq, boolInt(p.Payload), ns(p.NextAttemptAt)); err != nil {
-			return err
-		}
+		w.opRows[partInserts].add(m.ID, p.Seq, string(p.Status), p.ShortMessage, p.DataCoding, p.ESMClass,
+			p.SARRef, p.SARTotal, p.SARSeq, boolInt(p.Payload), ns(p.NextAttemptAt))
 	}
 	ev := herald.Event{ID: herald.NewID("evt", m.CreatedAt.UnixMilli()), AccountID: m.AccountID, MessageID: m.ID,
 		Type: herald.EventType(m.Status), Status: m.Status, At: m.CreatedAt, Detail: "accepted"}
-	if err := w.insertEvent(&ev); err != nil {
-		return err
-	}
+	w.opRows[eventInserts].add(ev.ID, ev.AccountID, ev.MessageID, ev.Type, string(ev.Status), ev.PartSeq, ns(ev.At),
+		ev.Carrier, ev.CarrierCode, ev.Detail)
 	w.stage(m)
 	if it.IdempotencyKey != "" {
 		if _, err := w.exec("idem.insert", m.AccountID, it.IdempotencyKey, it.RequestHash, m.ID, ns(m.CreatedAt)); err != nil {
@@ -75,12 +77,6 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 		}
 	}
 	return nil
-}
-
-func (w *wtx) insertEvent(ev *herald.Event) error {
-	_, err := w.exec("event.insert", ev.ID, ev.AccountID, ev.MessageID, ev.Type, string(ev.Status), ev.PartSeq,
-		ns(ev.At), ev.Carrier, ev.CarrierCode, ev.Detail)
-	return err
 }
 
 // loadMessage reads a message (and its parts) inside the transaction.

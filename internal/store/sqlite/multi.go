@@ -58,8 +58,20 @@ var (
 		head: `UPDATE deliveries SET next_at = v.column2 FROM (VALUES `,
 		tail: `) AS v WHERE deliveries.id = v.column1`}
 
+	messageInserts = &multiKind{name: "new messages", cols: 21,
+		head: `INSERT INTO messages (id, account_id, to_addr, from_addr, body, type, status, encoding, part_count,
+			send_at, valid_until, callback_url, reference, metadata, smart_encoding, carrier, error_code,
+			error_message, resends, created_at, updated_at) VALUES `}
+	partInserts = &multiKind{name: "new parts", cols: 11,
+		head: `INSERT INTO parts (message_id, seq, status, short_message, data_coding, esm_class, sar_ref, sar_total,
+			sar_seq, payload, next_attempt_at) VALUES `}
+
 	multiKinds = []*multiKind{partUpdates, messageUpdates, eventInserts, deliveryInserts, correlationInserts,
-		attemptUpdates, leaseUpdates}
+		attemptUpdates, leaseUpdates, messageInserts, partInserts}
+
+	// groupKinds are written once per commit group, just before the commit,
+	// for every op that succeeded.
+	groupKinds = []*multiKind{messageInserts, partInserts, eventInserts}
 )
 
 func (k *multiKind) rows() *multi { return &multi{kind: k} }
@@ -112,4 +124,30 @@ func (w *wtx) flushMulti(m *multi) error {
 	clear(m.args)
 	m.args = m.args[:0]
 	return nil
+}
+
+// groupRows holds rows written once per commit group: each op adds to its
+// own set, which joins the group's only if the op succeeds.
+type groupRows map[*multiKind]*multi
+
+func newGroupRows() groupRows {
+	g := groupRows{}
+	for _, k := range groupKinds {
+		g[k] = k.rows()
+	}
+	return g
+}
+
+func (g groupRows) reset() {
+	for _, m := range g {
+		clear(m.args)
+		m.args = m.args[:0]
+	}
+}
+
+// mergeInto appends g's rows to dst.
+func (g groupRows) mergeInto(dst groupRows) {
+	for k, m := range g {
+		dst[k].args = append(dst[k].args, m.args...)
+	}
 }

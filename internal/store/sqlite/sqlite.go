@@ -222,7 +222,8 @@ func (s *Store) commit(batch []*op) {
 		s.finish(batch, errUnavailable(err))
 		return
 	}
-	w := &wtx{ctx: ctx, tx: tx, s: s}
+	w := &wtx{ctx: ctx, tx: tx, s: s, opRows: newGroupRows()}
+	group := newGroupRows()
 	clear(s.staged)
 	for _, o := range batch {
 		if _, err := w.exec("savepoint"); err != nil {
@@ -231,11 +232,13 @@ func (s *Store) commit(batch []*op) {
 			return
 		}
 		w.opStaged = w.opStaged[:0]
+		w.opRows.reset()
 		o.err = o.fn(w)
 		if o.err == nil {
 			for _, m := range w.opStaged {
 				s.staged[m.ID] = m
 			}
+			w.opRows.mergeInto(group)
 		}
 		if o.err != nil {
 			if _, err := w.exec("rollback"); err != nil {
@@ -245,6 +248,13 @@ func (s *Store) commit(batch []*op) {
 			}
 		}
 		if _, err := w.exec("release"); err != nil {
+			tx.Rollback()
+			s.finish(batch, errUnavailable(err))
+			return
+		}
+	}
+	for _, k := range groupKinds {
+		if err := w.flushMulti(group[k]); err != nil {
 			tx.Rollback()
 			s.finish(batch, errUnavailable(err))
 			return
@@ -320,6 +330,7 @@ type wtx struct {
 	tx       *sql.Tx
 	s        *Store
 	opStaged []*herald.Message // message states the current op changed
+	opRows   groupRows         // rows the current op adds to the group's final writes
 }
 
 // stage records a message's new state, to be cached if the op succeeds

@@ -11,16 +11,8 @@ var statements = map[string]string{
 	"account.insert": `INSERT INTO accounts (id, name, webhook_secret, created_at) VALUES (?, ?, ?, ?)`,
 	"key.insert":     `INSERT INTO api_keys (id, account_id, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 
-	"message.insert": `INSERT INTO messages (id, account_id, to_addr, from_addr, body, type, status, encoding,
-		part_count, send_at, valid_until, callback_url, reference, metadata, smart_encoding, carrier,
-		error_code, error_message, resends, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"message.get": `SELECT ` + messageColumns + ` FROM messages WHERE id = ?`,
-	"part.insert": `INSERT INTO parts (message_id, seq, status, short_message, data_coding, esm_class,
-		sar_ref, sar_total, sar_seq, payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"part.list": `SELECT ` + partColumns + ` FROM parts WHERE message_id = ? ORDER BY seq`,
-	"event.insert": `INSERT INTO events (id, account_id, message_id, type, status, part_seq, at, carrier,
-		carrier_code, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"part.list":   `SELECT ` + partColumns + ` FROM parts WHERE message_id = ? ORDER BY seq`,
 	"idem.get":    `SELECT hash, message_id FROM idempotency WHERE account_id = ? AND key = ?`,
 	"idem.insert": `INSERT INTO idempotency (account_id, key, hash, message_id, created_at) VALUES (?, ?, ?, ?, ?)`,
 	"idem.purge":  `DELETE FROM idempotency WHERE created_at < ?`,
