@@ -32,8 +32,9 @@ type Config struct {
 	Binds      int      // default 1
 	Window     int      // outstanding submits per bind, default 10
 	TPS        float64  // submits per second across the binds; 0 = unlimited
-	// SourceTON/SourceNPI override the sender's type (default: alphanumeric
-	// 5/0, international 1/1, short code 3/0); negative means automatic.
+	// SourceTON/SourceNPI override the sender's type; automatic (alphanumeric
+	// 5/0, international 1/1, short code 3/0) when either is negative or
+	// both are zero.
 	SourceTON, SourceNPI int
 	DestTON, DestNPI     uint8 // default 1/1 (international, E.164)
 	// SubmitIDFormat and ReceiptIDFormat say how the carrier writes message

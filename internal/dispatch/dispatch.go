@@ -59,10 +59,7 @@ type Options struct {
 	// Changed is called after commits that may have queued webhook
 	// deliveries.
 	Changed func()
-	// Submitted is called for every submit written, with the time since
-	// the message was accepted (for latency metrics).
-	Submitted func(sinceAccept time.Duration)
-	Logger    *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Dispatcher owns the links' lifecycles and the flow of parts to them.
@@ -314,9 +311,6 @@ func (d *Dispatcher) submit(ctx context.Context, ln *lane, j *job) error {
 	})
 	if err == nil {
 		d.stats.Submitted.Add(1)
-		if d.o.Submitted != nil {
-			d.o.Submitted(time.Since(j.m.CreatedAt))
-		}
 	}
 	return err
 }
@@ -385,12 +379,8 @@ func (d *Dispatcher) record(ctx context.Context) {
 func (d *Dispatcher) recordBatch(batch []outcome) {
 	now := time.Now().UTC()
 	ts := make([]store.Transition, len(batch))
-	var retry []time.Time
 	for i, o := range batch {
-		ts[i], retry = d.transition(o, now), append(retry, time.Time{})
-		if ts[i].To == herald.StatusQueued {
-			retry[i] = ts[i].NextAttemptAt
-		}
+		ts[i] = d.transition(o, now)
 	}
 	// Outcomes must be recorded: a failed commit is retried until it
 	// works, since the parts stay "sending" (and would be resent after a
@@ -407,10 +397,10 @@ func (d *Dispatcher) recordBatch(batch []outcome) {
 	}
 	for i, o := range batch {
 		o.ln.release(1)
-		if !retry[i].IsZero() && applied[i].Changed {
+		if ts[i].To == herald.StatusQueued && applied[i].Changed {
 			o.j.from = herald.StatusQueued
 			o.j.resent = ts[i].Resent
-			d.sched.add(retry[i], o.j)
+			d.sched.add(ts[i].NextAttemptAt, o.j)
 		}
 	}
 	d.o.Changed()

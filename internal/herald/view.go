@@ -81,8 +81,8 @@ func (p *Part) submitStatusName() string {
 	return SMPPStatusName(p.SubmitStatus)
 }
 
-// SMPPStatusName renders an SMPP command_status as 0x-prefixed hex; the
-// carrier link stores names where it knows them.
+// SMPPStatusName renders an SMPP command_status as 0x-prefixed hex (this
+// package cannot name them; the event history carries the SMPP names).
 func SMPPStatusName(s uint32) string {
 	const hex = "0123456789ABCDEF"
 	b := []byte("0x00000000")

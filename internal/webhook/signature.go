@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herald-sms/herald/internal/herald"
 )
 
 // The Standard Webhooks headers. http.Header canonicalises them
@@ -50,11 +51,7 @@ var (
 
 // NewSecret returns a new signing secret: "whsec_" followed by the
 // standard base64 encoding of 32 random bytes.
-func NewSecret() string {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails: crypto/rand crashes the program if the OS cannot supply randomness
-	return SecretPrefix + base64.StdEncoding.EncodeToString(b)
-}
+func NewSecret() string { return herald.NewWebhookSecret() }
 
 // CheckSecret reports whether s is a well-formed secret to store for an
 // endpoint: the "whsec_" prefix and 24 to 64 bytes in standard base64.
