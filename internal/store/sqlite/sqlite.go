@@ -7,7 +7,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -22,9 +21,6 @@ import (
 	"github.com/herald-sms/herald/internal/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
-
-//go:embed schema.sql
-var schema string
 
 // Options configure a Store.
 type Options struct {
@@ -102,9 +98,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if _, err := w.Exec(schema); err != nil {
+	if _, err := migrate(w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: schema: %w", err)
+		return nil, err
 	}
 	r, err := sql.Open("sqlite", dsn)
 	if err != nil {
