@@ -164,6 +164,21 @@ func errUnavailable(err error) error {
 	return &herald.Error{Kind: herald.KindTransient, Code: "store_unavailable", Message: "the message store cannot commit; retry later", Err: err}
 }
 
+// resourceError reports whether err is SQLite saying it cannot write now
+// (disk full, I/O error, busy, out of memory, read-only, cannot open), as
+// opposed to a refusal of this particular write.
+func resourceError(err error) bool {
+	var se interface{ Code() int }
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case 5, 6, 7, 8, 10, 13, 14: // BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN
+		return true
+	}
+	return false
+}
+
 // write runs fn in the next group commit and waits until it is durable.
 func (s *Store) write(ctx context.Context, fn func(*wtx) error, after func()) error {
 	o := &op{ctx: ctx, fn: fn, after: after, done: make(chan struct{})}
@@ -230,6 +245,9 @@ func (s *Store) commit(batch []*op) {
 		w.opStaged = w.opStaged[:0]
 		w.opRows.reset()
 		o.err = o.fn(w)
+		if o.err != nil && resourceError(o.err) {
+			o.err = errUnavailable(o.err)
+		}
 		if o.err == nil {
 			for _, m := range w.opStaged {
 				s.staged[m.ID] = m
@@ -238,8 +256,10 @@ func (s *Store) commit(batch []*op) {
 		}
 		if o.err != nil {
 			if _, err := w.exec("rollback"); err != nil {
+				// SQLite may have rolled the whole transaction back
+				// already (a full disk, an I/O error): report the cause.
 				tx.Rollback()
-				s.finish(batch, errUnavailable(err))
+				s.finish(batch, errUnavailable(fmt.Errorf("%w; undoing it: %v", o.err, err)))
 				return
 			}
 		}
