@@ -36,6 +36,10 @@ func (l *Link) serve(r *smpp.Request) {
 			l.receipt(r, &b.ShortMessage)
 			return
 		}
+		if l.moSink != nil {
+			l.queueMO(r)
+			return
+		}
 		l.inbound.Add(1)
 		// Inbound (MO) handling arrives with two-way messaging; until then
 		// it is counted and logged, never silently dropped.
