@@ -1,0 +1,66 @@
+package intake
+
+import (
+	"context"
+
+	"github.com/herald-sms/herald/internal/herald"
+)
+
+// Consent is what the intake asks before accepting a message. The store
+// implements it.
+type Consent interface {
+	// Policy returns the account's policy (defaults when it set none).
+	Policy(ctx context.Context, accountID string) (*herald.Policy, error)
+	// SenderByAddress returns the owner of a sender address.
+	SenderByAddress(ctx context.Context, address string) (*herald.Sender, error)
+	// OptedOut reports whether number opted out of the account's messages
+	// from sender.
+	OptedOut(ctx context.Context, accountID, number, sender string) (bool, error)
+}
+
+// policies caches the account's policy for one Submit.
+type policies struct {
+	p *herald.Policy
+}
+
+// checkConsent refuses a message from a sender the account does not own
+// (sender_not_owned) and one to a recipient who opted out
+// (recipient_opted_out). The platform's default sender is every
+// account's; a compliance reply (a STOP confirmation, HELP text) goes even
+// to a number that opted out, and so do the message types the account
+// exempted in its policy.
+func (s *Service) checkConsent(ctx context.Context, accountID string, m *herald.Message, r *Request, pc *policies) error {
+	c := s.o.Consent
+	if c == nil {
+		return nil
+	}
+	if pc.p == nil {
+		p, err := c.Policy(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		pc.p = p
+	}
+	if m.From != s.o.DefaultFrom && !pc.p.AllowAnySender {
+		snd, err := c.SenderByAddress(ctx, m.From)
+		if err != nil && herald.ErrorKind(err) != herald.KindNotFound {
+			return err
+		}
+		if snd == nil || snd.AccountID != accountID {
+			return &herald.Error{Kind: herald.KindForbidden, Code: "sender_not_owned", Field: "from",
+				Message: "the account has not registered this sender (POST /v1/senders), and its policy does not allow any sender"}
+		}
+	}
+	if r.Compliance || pc.p.Exempts(m.Type) {
+		return nil
+	}
+	out, err := c.OptedOut(ctx, accountID, m.To, m.From)
+	if err != nil {
+		return err
+	}
+	if out {
+		return &herald.Error{Kind: herald.KindOptedOut, Code: "recipient_opted_out", Field: "to",
+			Message: "the recipient opted out of this account's messages (from this sender or from all)"}
+	}
+	return nil
+}
