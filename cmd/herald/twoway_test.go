@@ -254,6 +254,24 @@ func TestSenders(t *testing.T) {
 	if status, body := tp.do(t, "POST", "/v1/senders", `{"address":"`+ourNumber+`"}`, nil); status != http.StatusConflict || errorCode(body) != "sender_taken" {
 		t.Fatalf("second registration: %d %s", status, body)
 	}
+	// Another account, which registered no sender, may use any sender
+	// but ours.
+	other, err := tp.Store.EnsureAccount(t.Context(), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, k := herald.NewAPIKey(other.ID)
+	if err := tp.Store.CreateAPIKey(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+	otherTP := *tp
+	otherTP.key = secret
+	if status, body := otherTP.do(t, "POST", "/v1/messages", `{"to":"`+person+`","from":"Shop","body":"x"}`, nil); status != http.StatusAccepted {
+		t.Fatalf("any sender while none registered: %d %s", status, body)
+	}
+	if status, body := otherTP.do(t, "POST", "/v1/messages", `{"to":"`+person+`","from":"`+ourNumber+`","body":"x"}`, nil); status != http.StatusForbidden || errorCode(body) != "sender_not_owned" {
+		t.Fatalf("another account's sender: %d %s", status, body)
+	}
 	status, body := tp.do(t, "POST", "/v1/messages", `{"to":"`+person+`","from":"Shop","body":"x"}`, nil)
 	if status != http.StatusForbidden || errorCode(body) != "sender_not_owned" {
 		t.Fatalf("unregistered sender: %d %s", status, body)

@@ -13,6 +13,8 @@ type Consent interface {
 	Policy(ctx context.Context, accountID string) (*herald.Policy, error)
 	// SenderByAddress returns the owner of a sender address.
 	SenderByAddress(ctx context.Context, address string) (*herald.Sender, error)
+	// Senders lists the account's senders.
+	Senders(ctx context.Context, accountID string) ([]*herald.Sender, error)
 	// OptedOut reports whether number opted out of the account's messages
 	// from sender.
 	OptedOut(ctx context.Context, accountID, number, sender string) (bool, error)
@@ -20,15 +22,23 @@ type Consent interface {
 
 // policies caches the account's policy for one Submit.
 type policies struct {
-	p *herald.Policy
+	p   *herald.Policy
+	any bool // the account may use senders nobody registered
 }
 
-// checkConsent refuses a message from a sender the account does not own
+// checkConsent refuses a message from a sender the account may not use
 // (sender_not_owned) and one to a recipient who opted out
-// (recipient_opted_out). The platform's default sender is every
-// account's; a compliance reply (a STOP confirmation, HELP text) goes even
+// (recipient_opted_out).
+//
+// Senders: the platform's default sender is every account's; a sender
+// another account registered is never usable; a sender nobody registered
+// is usable while the account has registered none (the first-minute
+// experience) or when its policy allows any sender. So an account that
+// registers its senders is held to them.
+//
+// Opt-outs: a compliance reply (a STOP confirmation, HELP text) goes even
 // to a number that opted out, and so do the message types the account
-// exempted in its policy.
+// exempted in its policy (the exemption is in the consent ledger).
 func (s *Service) checkConsent(ctx context.Context, accountID string, m *herald.Message, r *Request, pc *policies) error {
 	c := s.o.Consent
 	if c == nil {
@@ -39,16 +49,23 @@ func (s *Service) checkConsent(ctx context.Context, accountID string, m *herald.
 		if err != nil {
 			return err
 		}
-		pc.p = p
+		pc.p, pc.any = p, p.AllowAnySender
+		if !pc.any {
+			own, err := c.Senders(ctx, accountID)
+			if err != nil {
+				return err
+			}
+			pc.any = len(own) == 0
+		}
 	}
-	if m.From != s.o.DefaultFrom && !pc.p.AllowAnySender {
+	if m.From != s.o.DefaultFrom {
 		snd, err := c.SenderByAddress(ctx, m.From)
 		if err != nil && herald.ErrorKind(err) != herald.KindNotFound {
 			return err
 		}
-		if snd == nil || snd.AccountID != accountID {
+		if (snd != nil && snd.AccountID != accountID) || (snd == nil && !pc.any) {
 			return &herald.Error{Kind: herald.KindForbidden, Code: "sender_not_owned", Field: "from",
-				Message: "the account has not registered this sender (POST /v1/senders), and its policy does not allow any sender"}
+				Message: "this sender is registered by another account, or this account registered its senders (POST /v1/senders) and this is not one of them"}
 		}
 	}
 	if r.Compliance || pc.p.Exempts(m.Type) {

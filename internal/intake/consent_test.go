@@ -37,6 +37,16 @@ func (f *fakeConsent) SenderByAddress(_ context.Context, a string) (*herald.Send
 	return nil, herald.Errorf(herald.KindNotFound, "not_found", "no sender")
 }
 
+func (f *fakeConsent) Senders(_ context.Context, account string) ([]*herald.Sender, error) {
+	var out []*herald.Sender
+	for a, acc := range f.senders {
+		if acc == account {
+			out = append(out, &herald.Sender{AccountID: acc, Address: a})
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeConsent) OptedOut(_ context.Context, _, number, sender string) (bool, error) {
 	return f.out[number+"|"] || f.out[number+"|"+sender], nil
 }
@@ -46,16 +56,20 @@ func TestConsent(t *testing.T) {
 	t.Parallel()
 	const optedOut, other = "+447911123456", "+447911123457"
 	tests := []struct {
-		name   string
-		policy herald.Policy
-		req    Request
-		code   string
+		name    string
+		account string // default acc_1
+		policy  herald.Policy
+		req     Request
+		code    string
 	}{
 		{name: "default sender is everyone's", req: Request{To: other, Body: "hi"}},
 		{name: "owned sender", req: Request{To: other, From: "12345", Body: "hi"}},
 		{name: "sender of another account", req: Request{To: other, From: "54321", Body: "hi"}, code: "sender_not_owned"},
 		{name: "unregistered sender", req: Request{To: other, From: "Shop", Body: "hi"}, code: "sender_not_owned"},
 		{name: "any sender allowed", policy: herald.Policy{AllowAnySender: true}, req: Request{To: other, From: "Shop", Body: "hi"}},
+		{name: "never another account's", policy: herald.Policy{AllowAnySender: true}, req: Request{To: other, From: "54321", Body: "hi"}, code: "sender_not_owned"},
+		{name: "any sender while none registered", account: "acc_3", req: Request{To: other, From: "Shop", Body: "hi"}},
+		{name: "but not another account's", account: "acc_3", req: Request{To: other, From: "12345", Body: "hi"}, code: "sender_not_owned"},
 		{name: "opted out of this sender", req: Request{To: optedOut, From: "12345", Body: "hi"}, code: "recipient_opted_out"},
 		{name: "opted out of the account", req: Request{To: "+447911000001", Body: "hi"}, code: "recipient_opted_out"},
 		{name: "otp follows the rule", req: Request{To: optedOut, From: "12345", Body: "1234", Type: herald.TypeOTP}, code: "recipient_opted_out"},
@@ -75,7 +89,11 @@ func TestConsent(t *testing.T) {
 				out: map[string]bool{optedOut + "|12345": true, "+447911000001|": true}}
 			// The request under test sits between two good ones.
 			good := Request{To: other, Body: "ok"}
-			res, err := s.Submit(t.Context(), "acc_1", []Request{good, tc.req, good}, Idempotency{}, true)
+			account := tc.account
+			if account == "" {
+				account = "acc_1"
+			}
+			res, err := s.Submit(t.Context(), account, []Request{good, tc.req, good}, Idempotency{}, true)
 			if err != nil {
 				t.Fatal(err)
 			}
