@@ -65,9 +65,15 @@ func webhookReply(in *intake.Service, log *slog.Logger) func(context.Context, *h
 }
 
 // newInbound builds the inbound service over the store.
-func newInbound(cfg TwoWayConfig, st inbound.Store, in *intake.Service, received func([]*herald.InboundMessage), log *slog.Logger) *inbound.Service {
+// Inbound GSM 7-bit text is read packed from the carriers configured
+// with "packed" (as they send it).
+func newInbound(cfg Config, st inbound.Store, in *intake.Service, received func([]*herald.InboundMessage), log *slog.Logger) *inbound.Service {
+	parse := map[string]inbound.ParseOptions{}
+	for _, cc := range cfg.Carriers {
+		parse[cc.Name] = inbound.ParseOptions{Packed: cc.Packed}
+	}
 	return inbound.New(inbound.Options{
-		Store: st, Keywords: cfg.Keywords, Timeout: time.Duration(cfg.ReassemblyTimeout),
+		Store: st, Keywords: cfg.TwoWay.Keywords, Timeout: time.Duration(cfg.TwoWay.ReassemblyTimeout), Parse: parse,
 		Send: func(ctx context.Context, r inbound.Reply) error {
 			return sendReply(ctx, in, r, "keyword-"+r.InboundID)
 		},
