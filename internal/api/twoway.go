@@ -211,38 +211,24 @@ func (s *Server) listInbound(w http.ResponseWriter, r *http.Request, account str
 	if err != nil {
 		return err
 	}
-	q, err := urlQuery(r)
-	if err != nil {
-		return err
-	}
-	f := store.InboundFilter{Limit: defaultLimit}
-	for name, vs := range q {
-		if len(vs) != 1 {
-			return fieldError(codeInvalidParameter, name, name+" must be given once")
-		}
-		v := vs[0]
+	f := store.InboundFilter{}
+	f.Limit, f.Cursor, err = pageQuery(r, defaultLimit, func(name, v string) (bool, error) {
 		switch name {
 		case "direction":
 			if v != string(herald.Inbound) {
-				return fieldError(codeInvalidParameter, name, "direction is inbound or outbound")
+				return true, fieldError(codeInvalidParameter, name, "direction is inbound or outbound")
 			}
 		case "from":
 			f.From = v
 		case "to":
 			f.To = v
-		case "limit":
-			if f.Limit, err = parseLimit(v); err != nil {
-				return err
-			}
-		case "cursor":
-			c, ok := decodeCursor(v)
-			if !ok {
-				return fieldError(codeInvalidCursor, name, "cursor is not one this API returned")
-			}
-			f.Cursor = c
 		default:
-			return fieldError(codeUnknownParameter, name, fmt.Sprintf("unknown query parameter %q", name))
+			return false, nil
 		}
+		return true, nil
+	})
+	if err != nil {
+		return err
 	}
 	ms, next, err := tw.ListInbound(r.Context(), account, f)
 	if err != nil {
@@ -265,6 +251,45 @@ func parseLimit(v string) (int, error) {
 		return 0, fieldError(codeInvalidParameter, "limit", fmt.Sprintf("limit must be an integer from 1 to %d", maxLimit))
 	}
 	return n, nil
+}
+
+// pageQuery parses a listing's query: limit, cursor, and the parameters
+// other accepts (it returns false for an unknown name). Each parameter
+// may appear once.
+func pageQuery(r *http.Request, limit int, other func(name, v string) (bool, error)) (int, string, error) {
+	q, err := urlQuery(r)
+	if err != nil {
+		return 0, "", err
+	}
+	cursor := ""
+	for name, vs := range q {
+		if len(vs) != 1 {
+			return 0, "", fieldError(codeInvalidParameter, name, name+" must be given once")
+		}
+		switch name {
+		case "limit":
+			if limit, err = parseLimit(vs[0]); err != nil {
+				return 0, "", err
+			}
+		case "cursor":
+			c, ok := decodeCursor(vs[0])
+			if !ok {
+				return 0, "", fieldError(codeInvalidCursor, name, "cursor is not one this API returned")
+			}
+			cursor = c
+		default:
+			known := false
+			if other != nil {
+				if known, err = other(name, vs[0]); err != nil {
+					return 0, "", err
+				}
+			}
+			if !known {
+				return 0, "", fieldError(codeUnknownParameter, name, fmt.Sprintf("unknown query parameter %q", name))
+			}
+		}
+	}
+	return limit, cursor, nil
 }
 
 // getInbound answers GET /v1/inbound/{id}.
@@ -307,29 +332,9 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, account st
 	if err != nil {
 		return err
 	}
-	q, err := urlQuery(r)
+	limit, cursor, err := pageQuery(r, defaultLimit, nil)
 	if err != nil {
 		return err
-	}
-	limit, cursor := defaultLimit, ""
-	for name, vs := range q {
-		if len(vs) != 1 {
-			return fieldError(codeInvalidParameter, name, name+" must be given once")
-		}
-		switch name {
-		case "limit":
-			if limit, err = parseLimit(vs[0]); err != nil {
-				return err
-			}
-		case "cursor":
-			c, ok := decodeCursor(vs[0])
-			if !ok {
-				return fieldError(codeInvalidCursor, name, "cursor is not one this API returned")
-			}
-			cursor = c
-		default:
-			return fieldError(codeUnknownParameter, name, fmt.Sprintf("unknown query parameter %q", name))
-		}
 	}
 	items, next, err := tw.Conversation(r.Context(), account, number, cursor, limit)
 	if err != nil {
@@ -400,29 +405,9 @@ func (s *Server) listOptOuts(w http.ResponseWriter, r *http.Request, account str
 	if err != nil {
 		return err
 	}
-	q, err := urlQuery(r)
+	limit, cursor, err := pageQuery(r, defaultLimit, nil)
 	if err != nil {
 		return err
-	}
-	limit, cursor := defaultLimit, ""
-	for name, vs := range q {
-		if len(vs) != 1 {
-			return fieldError(codeInvalidParameter, name, name+" must be given once")
-		}
-		switch name {
-		case "limit":
-			if limit, err = parseLimit(vs[0]); err != nil {
-				return err
-			}
-		case "cursor":
-			c, ok := decodeCursor(vs[0])
-			if !ok {
-				return fieldError(codeInvalidCursor, name, "cursor is not one this API returned")
-			}
-			cursor = c
-		default:
-			return fieldError(codeUnknownParameter, name, fmt.Sprintf("unknown query parameter %q", name))
-		}
 	}
 	os, next, err := tw.OptOuts(r.Context(), account, cursor, limit)
 	if err != nil {
