@@ -302,3 +302,40 @@ func TestSenders(t *testing.T) {
 		t.Fatalf("removal: %d %s", status, body)
 	}
 }
+
+// TestTwoWayBadInputs: each bad request to the two-way endpoints gets its
+// documented status and code.
+func TestTwoWayBadInputs(t *testing.T) {
+	t.Parallel()
+	tp := twoWayPlatform(t, 1)
+	tests := []struct {
+		name, method, path, body string
+		header                   map[string]string
+		status                   int
+		code                     string
+	}{
+		{"sender not E.164", "POST", "/v1/senders", `{"address":"447700900002"}`, nil, 422, "invalid_sender"},
+		{"sender symbols", "POST", "/v1/senders", `{"address":"Shop!"}`, nil, 422, "invalid_sender"},
+		{"unknown sender field", "POST", "/v1/senders", `{"address":"ACME","colour":"red"}`, nil, 400, "unknown_field"},
+		{"delete unknown sender", "DELETE", "/v1/senders/snd_nope", "", nil, 404, "not_found"},
+		{"bad scope", "PUT", "/v1/policy", `{"opt_out_scope":"world"}`, nil, 400, "invalid_parameter"},
+		{"bad exemption", "PUT", "/v1/policy", `{"exempt":["spam"]}`, nil, 400, "invalid_parameter"},
+		{"conversation with a bad number", "GET", "/v1/conversations/12345", "", nil, 422, "invalid_phone_number"},
+		{"conversation bad cursor", "GET", "/v1/conversations/%2B447911123456?cursor=xyz", "", nil, 400, "invalid_cursor"},
+		{"inbound unknown filter", "GET", "/v1/inbound?colour=red", "", nil, 400, "unknown_parameter"},
+		{"messages bad direction", "GET", "/v1/messages?direction=sideways", "", nil, 400, "invalid_parameter"},
+		{"unknown inbound", "GET", "/v1/inbound/inb_nope", "", nil, 404, "not_found"},
+		{"opt-out bad number", "POST", "/v1/opt-outs", `{"number":"+44123"}`, nil, 422, "invalid_phone_number"},
+		{"remove absent opt-out", "DELETE", "/v1/opt-outs/%2B447911123456?reason=test", "", nil, 404, "not_found"},
+		{"import as JSON", "POST", "/v1/opt-outs/import", `{}`, nil, 415, "unsupported_media_type"},
+		{"import not CSV", "POST", "/v1/opt-outs/import", "\"unterminated\n", map[string]string{"Content-Type": "text/csv"}, 422, "invalid_csv"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := tp.do(t, tc.method, tc.path, tc.body, tc.header)
+			if status != tc.status || errorCode(body) != tc.code {
+				t.Fatalf("got %d %q, want %d %q (%.200s)", status, errorCode(body), tc.status, tc.code, body)
+			}
+		})
+	}
+}
