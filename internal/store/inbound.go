@@ -62,7 +62,11 @@ type NewInbound struct {
 	// assembly stored the message first) the item is skipped.
 	Group *InboundGroup
 	// Consent, when set (an opt_out or opt_in keyword), is applied in the
-	// same commit and appended to the ledger.
+	// same commit and appended to the ledger. A new opt-out also moves the
+	// account's messages to the number that are not sent yet (accepted,
+	// scheduled, queued; from the opt-out's sender, or any for an
+	// account-wide one; not of a type the policy exempts) to rejected,
+	// error code recipient_opted_out.
 	Consent *herald.ConsentEntry
 
 	// Set by ReceiveInbound.
@@ -120,7 +124,8 @@ type OptOuts interface {
 	// next cursor.
 	OptOuts(ctx context.Context, accountID, cursor string, limit int) ([]*herald.OptOut, string, error)
 	// AddOptOuts records opt-outs (an existing one is kept) with a ledger
-	// entry each, in one commit; it returns how many were new.
+	// entry each, in one commit, and rejects the pending messages each new
+	// one covers (as NewInbound.Consent does); it returns how many were new.
 	AddOptOuts(ctx context.Context, os []*herald.OptOut) (int, error)
 	// RemoveOptOut removes an opt-out and appends e (action removed, with
 	// its reason) to the ledger; KindNotFound when there is none.

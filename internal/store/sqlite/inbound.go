@@ -166,6 +166,9 @@ func (w *wtx) receiveInbound(it *store.NewInbound) error {
 		case herald.ConsentOptOut:
 			it.Changed, err = w.optOut(&herald.OptOut{AccountID: c.AccountID, Number: c.Number, Sender: c.Sender,
 				At: c.At, Source: c.Source, Keyword: c.Keyword, InboundID: c.InboundID})
+			if err == nil && it.Changed {
+				err = w.rejectPending(c)
+			}
 		case herald.ConsentOptIn:
 			it.Changed, err = w.optIn(c)
 		}
@@ -203,6 +206,59 @@ func (w *wtx) receiveInbound(it *store.NewInbound) error {
 		}
 	}
 	return nil
+}
+
+// rejectPending moves the account's messages to the number that opted
+// out (from the opt-out's sender, or from any for an account-wide one)
+// that are not sent yet to rejected, except the types the account's
+// policy exempts: an opt-out also stops what was scheduled or queued.
+func (w *wtx) rejectPending(c *herald.ConsentEntry) error {
+	var exempt string
+	err := w.tx.QueryRowContext(w.ctx, `SELECT exempt FROM account_policies WHERE account_id = ?`, c.AccountID).Scan(&exempt)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: policy: %w", err)
+	}
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT id, type FROM messages WHERE account_id = ? AND to_addr = ?
+		AND status IN ('accepted', 'scheduled', 'queued') AND (? = '' OR from_addr = ?)`, c.AccountID, c.Number, c.Sender, c.Sender)
+	if err != nil {
+		return fmt.Errorf("sqlite: pending for opt-out: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id, typ string
+		if err := rows.Scan(&id, &typ); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: pending for opt-out: %w", err)
+		}
+		if !strings.Contains(","+exempt+",", ","+typ+",") {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return err
+	}
+	b := newBatch(w)
+	for _, id := range ids {
+		st, err := b.load(id)
+		if err != nil {
+			return err
+		}
+		for i := range st.m.Parts {
+			if _, err := b.transition(st, i, store.Transition{To: herald.StatusRejected, At: c.At, ErrorCode: "recipient_opted_out",
+				ErrorMessage: "the recipient opted out before it was sent", Detail: optOutDetail(c)}); err != nil {
+				return err
+			}
+		}
+	}
+	return b.flush()
+}
+
+func optOutDetail(c *herald.ConsentEntry) string {
+	if c.InboundID != "" {
+		return fmt.Sprintf("the recipient sent %s (%s)", c.Keyword, c.InboundID)
+	}
+	return "opt-out added by " + c.Source
 }
 
 const inboundColumns = `id, account_id, from_addr, to_addr, body, encoding, carrier, part_count, received, incomplete,

@@ -55,7 +55,8 @@ func (s *Store) OptOuts(ctx context.Context, accountID, cursor string, limit int
 	return out, next, nil
 }
 
-// AddOptOuts implements store.OptOuts.
+// AddOptOuts implements store.OptOuts; like an inbound STOP, a new
+// opt-out rejects the pending messages it covers.
 func (s *Store) AddOptOuts(ctx context.Context, os []*herald.OptOut) (int, error) {
 	var added int
 	err := s.write(ctx, func(w *wtx) error {
@@ -67,6 +68,10 @@ func (s *Store) AddOptOuts(ctx context.Context, os []*herald.OptOut) (int, error
 			}
 			if ok {
 				added++
+				if err := w.rejectPending(&herald.ConsentEntry{AccountID: o.AccountID, Number: o.Number, Sender: o.Sender,
+					At: o.At, Source: o.Source}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

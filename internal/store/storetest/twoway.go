@@ -136,6 +136,11 @@ func testReceiveInbound(t *testing.T, s store.Store) {
 		t.Fatalf("%v %v", done, err)
 	}
 	g := parts[0].Group()
+	// Pending messages to the person: from the sender written to (stopped
+	// by a sender-scope opt-out), and from another sender (not).
+	pending, other := newMessage(a, 2, base), newMessage(a, 1, base)
+	pending.From = "12345"
+	create(t, s, pending, other)
 	m := &herald.InboundMessage{ID: herald.NewID("msg", base.UnixMilli()), AccountID: a.ID, From: "+447700900123", To: "12345",
 		Body: "STOP", Encoding: "gsm7", Carrier: "sim", PartCount: 2, Received: 2, Keyword: "stop", ReceivedAt: base}
 	c := &herald.ConsentEntry{AccountID: a.ID, Number: m.From, Sender: m.To, Action: herald.ConsentOptOut, At: base,
@@ -167,7 +172,20 @@ func testReceiveInbound(t *testing.T, s store.Store) {
 	if out, _ := s.OptedOut(ctx, a.ID, m.From, "54321"); out {
 		t.Fatal("a sender-scope opt-out covers another sender")
 	}
-	ds, err := s.ClaimDeliveries(ctx, base.Add(time.Second), time.Minute, 10)
+	if got, _ := s.Message(ctx, a.ID, pending.ID, true); got.Status != herald.StatusRejected || got.ErrorCode != "recipient_opted_out" ||
+		got.Parts[1].Status != herald.StatusRejected {
+		t.Fatalf("pending message after STOP: %s %s", got.Status, got.ErrorCode)
+	}
+	if got, _ := s.Message(ctx, a.ID, other.ID, false); got.Status != herald.StatusQueued {
+		t.Fatalf("message from another sender after STOP: %s", got.Status)
+	}
+	all, err := s.ClaimDeliveries(ctx, base.Add(time.Second), time.Minute, 10)
+	var ds []*herald.Delivery // to the endpoint (the rejected message's event goes to its callback URL)
+	for _, d := range all {
+		if d.EndpointID == ep.ID {
+			ds = append(ds, d)
+		}
+	}
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("deliveries %d %v; want one message.received", len(ds), err)
 	}
