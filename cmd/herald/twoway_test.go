@@ -339,3 +339,22 @@ func TestTwoWayBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestOptOutRejectsScheduled: a message scheduled before the STOP is
+// rejected by it, never sent.
+func TestOptOutRejectsScheduled(t *testing.T) {
+	t.Parallel()
+	tp := twoWayPlatform(t, 1)
+	at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	status, body := tp.do(t, "POST", "/v1/messages", `{"to":"`+person+`","from":"`+ourNumber+`","body":"Sale tomorrow","type":"marketing","send_at":"`+at+`"}`, nil)
+	var m herald.MessageView
+	if json.Unmarshal(body, &m); status != http.StatusAccepted || m.Status != herald.StatusScheduled {
+		t.Fatalf("schedule: %d %s", status, body)
+	}
+	tp.inject(t, smscsim.MO{Text: "UNSUBSCRIBE"})
+	status, body = tp.do(t, "GET", "/v1/messages/"+m.ID, "", nil)
+	if json.Unmarshal(body, &m); status != 200 || m.Status != herald.StatusRejected || m.ErrorCode != "recipient_opted_out" {
+		t.Fatalf("scheduled message after STOP: %d %s", status, body)
+	}
+	t.Logf("scheduled message after UNSUBSCRIBE: %s %s", m.Status, m.ErrorCode)
+}
