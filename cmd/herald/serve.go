@@ -216,7 +216,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		Accepted: disp.Accepted,
 		Logger:   log,
 	})
-	receipts.mo = newInbound(cfg, st, in, func([]*herald.InboundMessage) { hooks.Wake() }, log.With("component", "inbound"))
+	receipts.mo = newInbound(cfg, st, in, disp.Accepted, func([]*herald.InboundMessage) { hooks.Wake() }, log.With("component", "inbound"))
 	p.Inbound = receipts.mo
 	onReply = webhookReply(in, log.With("component", "inbound"))
 	apiSrv, err := api.New(api.Options{Intake: in, Store: st, TwoWay: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})

@@ -33,9 +33,9 @@ func (c *TwoWayConfig) validate() error {
 	return nil
 }
 
-// sendReply submits a reply (a keyword confirmation, or an application's
-// webhook answer) through the intake, idempotently per inbound message,
-// so the usual rules (sender ownership, opt-outs) apply.
+// sendReply submits an application's webhook answer through the intake,
+// idempotently per inbound message, so the usual rules (sender
+// ownership, opt-outs) apply.
 func sendReply(ctx context.Context, in *intake.Service, r inbound.Reply, key string) error {
 	sum := sha256.Sum256([]byte(r.Body))
 	res, err := in.Submit(ctx, r.AccountID, []intake.Request{{To: r.To, From: r.From, Body: r.Body,
@@ -67,16 +67,20 @@ func webhookReply(in *intake.Service, log *slog.Logger) func(context.Context, *h
 // newInbound builds the inbound service over the store.
 // Inbound GSM 7-bit text is read packed from the carriers configured
 // with "packed" (as they send it).
-func newInbound(cfg Config, st inbound.Store, in *intake.Service, received func([]*herald.InboundMessage), log *slog.Logger) *inbound.Service {
+// Keyword replies are built by the intake and stored with the inbound
+// message; accepted hands them to the dispatcher.
+func newInbound(cfg Config, st inbound.Store, in *intake.Service, accepted func([]*herald.Message), received func([]*herald.InboundMessage), log *slog.Logger) *inbound.Service {
 	parse := map[string]inbound.ParseOptions{}
 	for _, cc := range cfg.Carriers {
 		parse[cc.Name] = inbound.ParseOptions{Packed: cc.Packed}
 	}
 	return inbound.New(inbound.Options{
 		Store: st, Keywords: cfg.TwoWay.Keywords, Timeout: time.Duration(cfg.TwoWay.ReassemblyTimeout), Parse: parse,
-		Send: func(ctx context.Context, r inbound.Reply) error {
-			return sendReply(ctx, in, r, "keyword-"+r.InboundID)
+		Prepare: func(ctx context.Context, r inbound.Reply) (*herald.Message, error) {
+			return in.Prepare(ctx, r.AccountID, intake.Request{To: r.To, From: r.From, Body: r.Body,
+				Type: herald.TypeTransactional, Compliance: r.Compliance})
 		},
+		Accepted: accepted,
 		Received: received,
 		Logger:   log,
 	})

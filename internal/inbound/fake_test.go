@@ -86,7 +86,7 @@ func (f *fakeStore) ReceiveInbound(_ context.Context, ms []*store.NewInbound) er
 			}
 			delete(f.parts, *it.Group)
 		}
-		if c := it.Consent; c != nil {
+		if c := it.Consent; c != nil && it.Message.AccountID != "" {
 			k := c.AccountID + "|" + c.Number + "|" + c.Sender
 			switch c.Action {
 			case herald.ConsentOptOut:
@@ -96,6 +96,9 @@ func (f *fakeStore) ReceiveInbound(_ context.Context, ms []*store.NewInbound) er
 				it.Changed = f.optOut[k]
 				delete(f.optOut, k)
 			}
+		}
+		if it.Reply != nil && it.Message.AccountID != "" && (it.Consent == nil || it.Changed) {
+			it.Replied = true
 		}
 		f.stored = append(f.stored, it)
 	}

@@ -33,9 +33,8 @@ func FuzzInbound(f *testing.F) {
 			t.Fatalf("part %d of %d", p.Seq, p.Total)
 		}
 		Assemble([]*store.InboundPart{p, p})
-		f, c, sent := newFakeStore(), &clock{t0}, []Reply{}
+		f, c := newFakeStore(), &clock{t0}
 		s := New(Options{Store: f, Now: c.Now, Parse: map[string]ParseOptions{"sim": {Packed: packed}}})
-		_ = sent
 		if err := s.Receive(t.Context(), "sim", []*pdu.DeliverSM{d, d}); err != nil {
 			t.Fatal(err)
 		}

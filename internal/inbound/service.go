@@ -44,8 +44,13 @@ type Options struct {
 	Timeout time.Duration
 	// Parse says how carriers write user data, by carrier name.
 	Parse map[string]ParseOptions
-	// Send sends a reply through the intake (so the normal rules apply).
-	Send func(ctx context.Context, r Reply) error
+	// Prepare builds a keyword reply through the intake (so the normal
+	// rules apply) without storing it: it is stored in the same commit as
+	// the inbound message that asks for it, and only if that message
+	// changed the person's consent (or asked for help). Nil: no replies.
+	Prepare func(ctx context.Context, r Reply) (*herald.Message, error)
+	// Accepted is told about the replies stored (the dispatcher's intake).
+	Accepted func([]*herald.Message)
 	// Received is told about inbound messages after they are durable:
 	// the webhook worker's wake-up, and the hook for an SMPP server that
 	// delivers them to the account's client binds (each message carries
@@ -78,7 +83,8 @@ func New(o Options) *Service {
 // Receive stores mobile-originated deliver_sm from one carrier. It
 // returns nil once every part (and every message it completed) is
 // durable, so the caller may acknowledge them; an error means the caller
-// should ask the carrier to retry. Replies are sent before it returns.
+// should ask the carrier to retry. Keyword replies are stored in the same
+// commit as the message that asked for them.
 func (s *Service) Receive(ctx context.Context, carrier string, ds []*pdu.DeliverSM) error {
 	now := s.o.Now().UTC()
 	var multi []*store.InboundPart
@@ -111,7 +117,7 @@ func (s *Service) Receive(ctx context.Context, carrier string, ds []*pdu.Deliver
 		s.o.Logger.Warn("storing completed inbound messages failed; the sweep retries", "messages", len(items), "err", err)
 		return nil
 	}
-	s.after(ctx, items)
+	s.after(items)
 	return nil
 }
 
@@ -130,7 +136,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		if err := s.o.Store.ReceiveInbound(ctx, items); err != nil {
 			return n, err
 		}
-		s.after(ctx, items)
+		s.after(items)
 		n += len(items)
 		if len(groups) < 100 {
 			return n, nil
@@ -186,6 +192,9 @@ func (s *Service) build(ctx context.Context, groups [][]*store.InboundPart, now 
 		kw := s.o.Keywords.set(snd.Address, snd.Language)
 		action, word := kw.Match(body)
 		m.Keyword = string(action)
+		if action != ActionNone {
+			it.Reply = s.reply(ctx, m, kw.Reply(action))
+		}
 		if action != ActionStop && action != ActionStart {
 			continue
 		}
@@ -220,37 +229,38 @@ func (s *Service) owner(ctx context.Context, to string) *herald.Sender {
 	return nil
 }
 
-// after sends the keyword replies and tells Received about the messages
-// that were stored.
-func (s *Service) after(ctx context.Context, items []*store.NewInbound) {
+// reply prepares the keyword reply to m, or returns nil.
+func (s *Service) reply(ctx context.Context, m *herald.InboundMessage, text string) *store.NewMessage {
+	if text == "" || s.o.Prepare == nil {
+		return nil
+	}
+	r := Reply{AccountID: m.AccountID, From: m.To, To: m.From, Body: text, InboundID: m.ID, Compliance: true}
+	out, err := s.o.Prepare(ctx, r)
+	if err != nil {
+		s.o.Logger.Warn("keyword reply refused", "inbound_id", m.ID, "keyword", m.Keyword, "err", err)
+		return nil
+	}
+	return &store.NewMessage{Message: out}
+}
+
+// after hands the stored replies to the dispatcher and tells Received
+// about the messages that were stored.
+func (s *Service) after(items []*store.NewInbound) {
 	var stored []*herald.InboundMessage
+	var replies []*herald.Message
 	for _, it := range items {
 		if it.Skipped {
 			continue
 		}
-		m := it.Message
-		stored = append(stored, m)
-		if m.AccountID == "" || s.o.Send == nil {
-			continue
+		stored = append(stored, it.Message)
+		if it.Replied {
+			replies = append(replies, it.Reply.Message)
+		} else if it.Reply != nil && it.Reply.Err != nil {
+			s.o.Logger.Warn("keyword reply not stored", "inbound_id", it.Message.ID, "err", it.Reply.Err)
 		}
-		action := Action(m.Keyword)
-		if (action == ActionStop || action == ActionStart) && !it.Changed {
-			continue // at most one confirmation: the state did not change
-		}
-		snd := s.owner(ctx, m.To)
-		lang := ""
-		if snd != nil {
-			lang = snd.Language
-		}
-		kw := s.o.Keywords.set(m.To, lang)
-		text := kw.Reply(action)
-		if text == "" {
-			continue
-		}
-		r := Reply{AccountID: m.AccountID, From: m.To, To: m.From, Body: text, InboundID: m.ID, Compliance: true}
-		if err := s.o.Send(ctx, r); err != nil {
-			s.o.Logger.Warn("keyword reply not sent", "inbound_id", m.ID, "keyword", m.Keyword, "err", err)
-		}
+	}
+	if len(replies) > 0 && s.o.Accepted != nil {
+		s.o.Accepted(replies)
 	}
 	if len(stored) > 0 && s.o.Received != nil {
 		s.o.Received(stored)

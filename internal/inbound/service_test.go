@@ -49,11 +49,16 @@ func mo(t *testing.T, text string, o smstext.Options) []*pdu.DeliverSM {
 	return out
 }
 
-func newService(f *fakeStore, c *clock, sent *[]Reply) *Service {
-	return New(Options{Store: f, Now: c.Now, Timeout: time.Minute, Send: func(_ context.Context, r Reply) error {
-		*sent = append(*sent, r)
-		return nil
-	}})
+// newService returns a service whose stored replies are appended to sent.
+func newService(f *fakeStore, c *clock, sent *[]*herald.Message) *Service {
+	return New(Options{Store: f, Now: c.Now, Timeout: time.Minute,
+		Prepare: func(_ context.Context, r Reply) (*herald.Message, error) {
+			if !r.Compliance {
+				return nil, errors.New("a keyword reply is a compliance message")
+			}
+			return &herald.Message{AccountID: r.AccountID, From: r.From, To: r.To, Body: r.Body}, nil
+		},
+		Accepted: func(ms []*herald.Message) { *sent = append(*sent, ms...) }})
 }
 
 // TestReassembly: three-part messages delivered in reverse order, each
@@ -86,7 +91,7 @@ func TestReassembly(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f, c, sent := newFakeStore(), &clock{t0}, []Reply{}
+			f, c, sent := newFakeStore(), &clock{t0}, []*herald.Message{}
 			s := newService(f, c, &sent)
 			ds := mo(t, tc.text, tc.o)
 			if tc.o.Concat != smstext.ConcatPayload && tc.enc != "latin1" && len(ds) < 3 {
@@ -113,7 +118,7 @@ func TestReassembly(t *testing.T) {
 // the injected clock) the message is stored with what arrived.
 func TestTimeoutIncomplete(t *testing.T) {
 	t.Parallel()
-	f, c, sent := newFakeStore(), &clock{t0}, []Reply{}
+	f, c, sent := newFakeStore(), &clock{t0}, []*herald.Message{}
 	s := newService(f, c, &sent)
 	ds := mo(t, strings.Repeat("0123456789", 40), smstext.Options{Ref: 5})
 	if err := s.Receive(t.Context(), "sim", []*pdu.DeliverSM{ds[2], ds[0]}); err != nil {
@@ -142,7 +147,7 @@ func TestTimeoutIncomplete(t *testing.T) {
 // it; HELP is answered; other text is only stored.
 func TestKeywords(t *testing.T) {
 	t.Parallel()
-	f, c, sent := newFakeStore(), &clock{t0}, []Reply{}
+	f, c, sent := newFakeStore(), &clock{t0}, []*herald.Message{}
 	f.senders["12345"] = &herald.Sender{AccountID: "acc_1", Address: "12345", Kind: herald.SenderShortCode}
 	s := newService(f, c, &sent)
 	say := func(text string) *herald.InboundMessage {
@@ -180,7 +185,7 @@ func TestKeywords(t *testing.T) {
 		switch {
 		case st.reply == "" && len(sent) != n:
 			t.Fatalf("%q: unexpected reply %q", st.text, sent[n].Body)
-		case st.reply != "" && (len(sent) != n+1 || !strings.HasPrefix(sent[n].Body, st.reply) || !sent[n].Compliance ||
+		case st.reply != "" && (len(sent) != n+1 || !strings.HasPrefix(sent[n].Body, st.reply) ||
 			sent[n].From != "12345" || sent[n].To != "+447700900123"):
 			t.Fatalf("%q: replies %+v; want one starting %q", st.text, sent[n:], st.reply)
 		}
@@ -215,7 +220,7 @@ func TestKeywordMatch(t *testing.T) {
 // TestAccountScope: with account scope the opt-out has no sender.
 func TestAccountScope(t *testing.T) {
 	t.Parallel()
-	f, c, sent := newFakeStore(), &clock{t0}, []Reply{}
+	f, c, sent := newFakeStore(), &clock{t0}, []*herald.Message{}
 	f.scope = herald.ScopeAccount
 	f.senders["12345"] = &herald.Sender{AccountID: "acc_1", Address: "12345"}
 	s := newService(f, c, &sent)
@@ -231,7 +236,7 @@ func TestAccountScope(t *testing.T) {
 // carrier is asked to retry) and nothing is replied.
 func TestStoreFailure(t *testing.T) {
 	t.Parallel()
-	f, c, sent := newFakeStore(), &clock{t0}, []Reply{}
+	f, c, sent := newFakeStore(), &clock{t0}, []*herald.Message{}
 	f.fail = errors.New("disk full")
 	s := newService(f, c, &sent)
 	if err := s.Receive(t.Context(), "sim", mo(t, "STOP", smstext.Options{})); err == nil {

@@ -68,10 +68,17 @@ type NewInbound struct {
 	// account-wide one; not of a type the policy exempts) to rejected,
 	// error code recipient_opted_out.
 	Consent *herald.ConsentEntry
+	// Reply, when set, is a message to the person (a keyword's
+	// confirmation or help text) created in the same commit — when there
+	// is no Consent, or when Consent changed the recipient's state, so a
+	// repeated STOP is not confirmed twice. A per-item problem with it is
+	// reported in Reply.Err and does not stop the inbound message.
+	Reply *NewMessage
 
 	// Set by ReceiveInbound.
 	Skipped bool // Group's parts were already gone: nothing was stored
 	Changed bool // Consent changed the recipient's state (new opt-out, or an opt-out removed)
+	Replied bool // Reply was created
 }
 
 // InboundFilter selects inbound messages.

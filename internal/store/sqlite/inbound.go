@@ -132,7 +132,7 @@ func (s *Store) StaleInboundParts(ctx context.Context, before time.Time, limit i
 func (s *Store) ReceiveInbound(ctx context.Context, ms []*store.NewInbound) error {
 	return s.write(ctx, func(w *wtx) error {
 		for _, it := range ms {
-			it.Skipped, it.Changed = false, false
+			it.Skipped, it.Changed, it.Replied = false, false, false
 			if err := w.receiveInbound(it); err != nil {
 				return err
 			}
@@ -174,6 +174,17 @@ func (w *wtx) receiveInbound(it *store.NewInbound) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	if r := it.Reply; r != nil && m.AccountID != "" && (it.Consent == nil || it.Changed) {
+		r.Err = nil
+		if err := w.createMessage(r); err != nil {
+			if _, ok := errors.AsType[*herald.Error](err); !ok {
+				return err
+			}
+			r.Err = err
+		} else {
+			it.Replied = true
 		}
 	}
 	if m.AccountID == "" {

@@ -145,12 +145,17 @@ func testReceiveInbound(t *testing.T, s store.Store) {
 		Body: "STOP", Encoding: "gsm7", Carrier: "sim", PartCount: 2, Received: 2, Keyword: "stop", ReceivedAt: base}
 	c := &herald.ConsentEntry{AccountID: a.ID, Number: m.From, Sender: m.To, Action: herald.ConsentOptOut, At: base,
 		Source: "keyword", Keyword: "STOP", InboundID: m.ID}
-	items := []*store.NewInbound{{Message: m, Group: &g, Consent: c}}
+	confirm := newMessage(a, 1, base)
+	confirm.From, confirm.To, confirm.Body = "12345", m.From, "You have been unsubscribed."
+	items := []*store.NewInbound{{Message: m, Group: &g, Consent: c, Reply: &store.NewMessage{Message: confirm}}}
 	if err := s.ReceiveInbound(ctx, items); err != nil {
 		t.Fatal(err)
 	}
-	if items[0].Skipped || !items[0].Changed {
-		t.Fatalf("first store: skipped %t changed %t", items[0].Skipped, items[0].Changed)
+	if items[0].Skipped || !items[0].Changed || !items[0].Replied {
+		t.Fatalf("first store: skipped %t changed %t replied %t", items[0].Skipped, items[0].Changed, items[0].Replied)
+	}
+	if got, err := s.Message(ctx, a.ID, confirm.ID, false); err != nil || got.Body != confirm.Body {
+		t.Fatalf("the confirmation was not stored with the STOP: %v", err)
 	}
 	// The same group again (a second assembler) is skipped.
 	dup := *m
@@ -208,6 +213,17 @@ func testReceiveInbound(t *testing.T, s store.Store) {
 	its := []*store.NewInbound{{Message: start, Consent: in}}
 	if err := s.ReceiveInbound(ctx, its); err != nil || !its[0].Changed {
 		t.Fatalf("START: changed %t %v", its[0].Changed, err)
+	}
+	// A second START changes nothing: its reply is not created.
+	again2 := *start
+	again2.ID = herald.NewID("msg", base.UnixMilli())
+	noReply := newMessage(a, 1, base)
+	its = []*store.NewInbound{{Message: &again2, Consent: in, Reply: &store.NewMessage{Message: noReply}}}
+	if err := s.ReceiveInbound(ctx, its); err != nil || its[0].Changed || its[0].Replied {
+		t.Fatalf("second START: changed %t replied %t %v", its[0].Changed, its[0].Replied, err)
+	}
+	if _, err := s.Message(ctx, a.ID, noReply.ID, false); herald.ErrorKind(err) != herald.KindNotFound {
+		t.Fatalf("a reply to a START that changed nothing was stored: %v", err)
 	}
 	if out, _ := s.OptedOut(ctx, a.ID, m.From, "12345"); out {
 		t.Fatal("still opted out after START")
