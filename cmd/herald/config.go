@@ -32,6 +32,7 @@ type Config struct {
 	WebhookAllowLoopback bool            `json:"webhook_allow_loopback"`
 	Simulator            SimulatorConfig `json:"simulator"`
 	Carriers             []CarrierConfig `json:"carriers"`
+	TwoWay               TwoWayConfig    `json:"two_way"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -268,6 +269,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxParts < 1 || c.MaxParts > 255 {
 		return fmt.Errorf("config: max_parts: %d is not between 1 and 255", c.MaxParts)
+	}
+	if err := c.TwoWay.validate(); err != nil {
+		return err
 	}
 	names := map[string]bool{}
 	for i := range c.Carriers {

@@ -17,6 +17,7 @@ import (
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/inbound"
 	"github.com/herald-sms/herald/internal/intake"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
@@ -117,6 +118,7 @@ type Platform struct {
 	Simulator  *smscsim.Simulator
 	Dispatcher *dispatch.Dispatcher
 	Webhooks   *webhook.Worker
+	Inbound    *inbound.Service
 	carriers   []string // descriptions for the start-up banner (passwords redacted)
 }
 
@@ -168,13 +170,17 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	// Claims are served by the same group-committing writer as the
 	// dispatch work, so each claim takes many deliveries: the worker holds
 	// up to 1,000 at once, 16 in flight per host.
+	// onReply sends applications' answers to message.received; it is set
+	// once the intake exists, before the worker runs.
+	var onReply func(context.Context, *herald.Delivery, string)
 	hooks, err := webhook.NewWorker(st, webhook.Options{AllowLoopback: cfg.WebhookAllowLoopback, Concurrency: 1000, PerHost: 16,
-		Logger: log.With("component", "webhooks")})
+		Logger:  log.With("component", "webhooks"),
+		OnReply: func(ctx context.Context, d *herald.Delivery, reply string) { onReply(ctx, d, reply) }})
 	if err != nil {
 		return err
 	}
 	p.Webhooks = hooks
-	receipts := receiptSink{st: st, wake: hooks.Wake}
+	receipts := &receiptSink{st: st, wake: hooks.Wake}
 
 	var links []dispatch.Link
 	routes := map[string]intake.Route{}
@@ -206,10 +212,14 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
 		Route:    func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil },
 		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },
+		Consent:  st,
 		Accepted: disp.Accepted,
 		Logger:   log,
 	})
-	apiSrv, err := api.New(api.Options{Intake: in, Store: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
+	receipts.mo = newInbound(cfg, st, in, disp.Accepted, func([]*herald.InboundMessage) { hooks.Wake() }, log.With("component", "inbound"))
+	p.Inbound = receipts.mo
+	onReply = webhookReply(in, log.With("component", "inbound"))
+	apiSrv, err := api.New(api.Options{Intake: in, Store: st, TwoWay: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
 	if err != nil {
 		return err
 	}
@@ -226,10 +236,15 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	dispCtx, stopDisp := context.WithCancel(base)
 	hookCtx, stopHooks := context.WithCancel(base)
 	var dispWG, wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	dispWG.Go(func() {
 		if err := disp.Run(dispCtx); err != nil && !errors.Is(err, context.Canceled) {
 			errs <- fmt.Errorf("dispatcher: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := receipts.mo.Run(hookCtx); err != nil && !errors.Is(err, context.Canceled) {
+			errs <- fmt.Errorf("inbound: %w", err)
 		}
 	})
 	wg.Go(func() {
@@ -282,13 +297,15 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	return runErr
 }
 
-// receiptSink stores receipts and wakes the webhook worker.
+// receiptSink stores receipts and inbound messages, and wakes the
+// webhook worker.
 type receiptSink struct {
 	st   *sqlite.Store
 	wake func()
+	mo   *inbound.Service // set before the links run
 }
 
-func (r receiptSink) ApplyReceipts(ctx context.Context, rs []store.Receipt) error {
+func (r *receiptSink) ApplyReceipts(ctx context.Context, rs []store.Receipt) error {
 	err := r.st.ApplyReceipts(ctx, rs)
 	if err == nil {
 		r.wake()

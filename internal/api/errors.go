@@ -33,11 +33,16 @@ const (
 	codeTooManyParts          = "too_many_parts"
 	codeInternal              = "internal_error"
 	codeStoreUnavailable      = "store_unavailable"
+	codeInvalidPhoneNumber    = "invalid_phone_number"
+	codeReasonRequired        = "reason_required"
+	codeInvalidCSV            = "invalid_csv"
+	codeInvalidSender         = "invalid_sender"
 
 	// Codes defined by the store contract (internal/store) that reach
 	// clients through this package unchanged.
 	codeIdempotencyKeyReused = "idempotency_key_reused"
 	codeNotCancelable        = "not_cancelable"
+	codeSenderTaken          = "sender_taken"
 )
 
 // errorCode is one row of the error table.
@@ -71,6 +76,11 @@ var errorCodes = []errorCode{
 	{codeStoreUnavailable, herald.KindTransient, 0},
 	{codeIdempotencyKeyReused, herald.KindConflict, 0},
 	{codeNotCancelable, herald.KindConflict, 0},
+	{codeInvalidPhoneNumber, herald.KindInvalid, 0},
+	{codeReasonRequired, herald.KindInvalid, 0},
+	{codeInvalidCSV, herald.KindInvalid, 0},
+	{codeInvalidSender, herald.KindInvalid, 0}, // from herald.ParseSender
+	{codeSenderTaken, herald.KindConflict, 0},
 }
 
 // malformed lists the KindInvalid codes that mean the request does not

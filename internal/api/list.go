@@ -30,6 +30,9 @@ type messageList struct {
 // listMessages answers GET /v1/messages: the account's messages, newest
 // first, filtered by the query, a page at a time.
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, account string) error {
+	if r.URL.Query().Get("direction") == string(herald.Inbound) {
+		return s.listInbound(w, r, account)
+	}
 	f, err := messageFilter(r)
 	if err != nil {
 		return err
@@ -81,6 +84,10 @@ func messageFilter(r *http.Request) (store.MessageFilter, error) {
 			f.To = v
 		case "reference":
 			f.Reference = v
+		case "direction":
+			if v != string(herald.Outbound) {
+				return f, fieldError(codeInvalidParameter, name, "direction is inbound or outbound")
+			}
 		case "created_after", "created_before":
 			t, ok := parseTime(v)
 			if !ok {

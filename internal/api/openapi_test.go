@@ -376,6 +376,17 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Analysis", analysisView{}},
 		{"WebhookEndpointRequest", webhookRequest{}},
 		{"WebhookEndpoint", webhookView{}},
+		{"SenderRequest", senderRequest{}},
+		{"Sender", senderView{}},
+		{"Policy", policyView{}},
+		{"InboundMessage", herald.InboundView{}},
+		{"InboundList", inboundList{}},
+		{"Conversation", conversationList{}},
+		{"OptOutRequest", optOutRequest{}},
+		{"OptOut", optOutView{}},
+		{"OptOutList", optOutList{}},
+		{"LedgerEntry", ledgerView{}},
+		{"ImportResult", importResult{}},
 	}
 	for _, tc := range tests {
 		s, ok := doc.Components.Schemas[tc.schema]

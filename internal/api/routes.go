@@ -33,6 +33,21 @@ var routes = []route{
 	{http.MethodPost, "/v1/webhooks", false, (*Server).createWebhook},
 	{http.MethodGet, "/v1/webhooks", false, (*Server).listWebhooks},
 	{http.MethodDelete, "/v1/webhooks/{id}", false, (*Server).deleteWebhook},
+
+	{http.MethodPost, "/v1/senders", false, (*Server).createSender},
+	{http.MethodGet, "/v1/senders", false, (*Server).listSenders},
+	{http.MethodDelete, "/v1/senders/{id}", false, (*Server).deleteSender},
+	{http.MethodGet, "/v1/policy", false, (*Server).getPolicy},
+	{http.MethodPut, "/v1/policy", false, (*Server).putPolicy},
+	{http.MethodGet, "/v1/inbound", false, (*Server).listInbound},
+	{http.MethodGet, "/v1/inbound/{id}", false, (*Server).getInbound},
+	{http.MethodGet, "/v1/conversations/{number}", false, (*Server).conversation},
+	{http.MethodGet, "/v1/opt-outs", false, (*Server).listOptOuts},
+	{http.MethodPost, "/v1/opt-outs", false, (*Server).addOptOut},
+	{http.MethodDelete, "/v1/opt-outs/{number}", false, (*Server).removeOptOut},
+	{http.MethodGet, "/v1/opt-outs/ledger", false, (*Server).consentLedger},
+	{http.MethodGet, "/v1/opt-outs/export", false, (*Server).exportOptOuts},
+	{http.MethodPost, "/v1/opt-outs/import", false, (*Server).importOptOuts},
 }
 
 // routeMethods returns the distinct methods of the table, sorted.

@@ -62,6 +62,9 @@ type Store interface {
 type Options struct {
 	Intake Intake
 	Store  Store
+	// TwoWay serves senders, policies, inbound messages, conversations and
+	// opt-outs; nil answers those endpoints with 404.
+	TwoWay TwoWay
 
 	// NewSecret returns a fresh webhook signing secret. Default:
 	// webhook.NewSecret.
@@ -91,6 +94,7 @@ type Options struct {
 type Server struct {
 	intake        Intake
 	store         Store
+	twoway        TwoWay
 	newSecret     func() string
 	checkURL      func(string, bool) error
 	allowLoopback bool
@@ -111,6 +115,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		intake:        opts.Intake,
 		store:         opts.Store,
+		twoway:        opts.TwoWay,
 		newSecret:     opts.NewSecret,
 		checkURL:      opts.CheckURL,
 		allowLoopback: opts.AllowLoopback,

@@ -73,6 +73,8 @@ type Link struct {
 
 	receipts receiptQueue
 	wake     chan struct{}
+	moSink   InboundSink // nil: inbound messages are only counted
+	mo       moQueue
 
 	// Counters.
 	submitted, receiptsIn, receiptsUnmatched, inbound atomic.Uint64
@@ -97,6 +99,9 @@ func New(cfg Config, sink Receipts, log *slog.Logger) *Link {
 	}
 	l := &Link{cfg: cfg, log: log.With("carrier", cfg.Name), sink: sink, wake: make(chan struct{}, 1)}
 	l.limit = newLimiter(cfg.TPS)
+	if in, ok := sink.(InboundSink); ok {
+		l.moSink, l.mo.wake = in, make(chan struct{}, 1)
+	}
 	for range cfg.Binds {
 		l.clients = append(l.clients, &smpp.Client{
 			Addr: cfg.Addr,
@@ -130,6 +135,9 @@ func (l *Link) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var rwg sync.WaitGroup
 	rwg.Go(func() { l.storeReceipts(rctx) })
+	if l.moSink != nil {
+		rwg.Go(func() { l.storeMO(rctx) })
+	}
 	<-ctx.Done()
 	wg.Wait()
 	cancel()

@@ -28,12 +28,17 @@ type receiptQueue struct {
 
 // serve handles requests from the carrier: receipts are stored in
 // batches and acknowledged after the commit; other deliver_sm (inbound
-// messages) are acknowledged and counted.
+// messages) likewise go to the InboundSink when the sink is one, else
+// they are acknowledged and counted.
 func (l *Link) serve(r *smpp.Request) {
 	switch b := r.Body.(type) {
 	case *pdu.DeliverSM:
 		if b.IsReceipt() {
 			l.receipt(r, &b.ShortMessage)
+			return
+		}
+		if l.moSink != nil {
+			l.queueMO(r)
 			return
 		}
 		l.inbound.Add(1)

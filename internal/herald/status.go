@@ -56,8 +56,8 @@ func (s Status) Final() bool {
 // accepted) and the part will be retried.
 var transitions = map[Status][]Status{
 	StatusAccepted:  {StatusScheduled, StatusQueued, StatusRejected, StatusCanceled, StatusExpired, StatusFailed},
-	StatusScheduled: {StatusQueued, StatusCanceled, StatusExpired, StatusFailed},
-	StatusQueued:    {StatusSending, StatusCanceled, StatusExpired, StatusFailed},
+	StatusScheduled: {StatusQueued, StatusCanceled, StatusExpired, StatusFailed, StatusRejected},
+	StatusQueued:    {StatusSending, StatusCanceled, StatusExpired, StatusFailed, StatusRejected},
 	StatusSending:   {StatusSent, StatusQueued, StatusFailed, StatusExpired, StatusDelivered, StatusUndelivered},
 	StatusSent:      {StatusDelivered, StatusUndelivered, StatusExpired, StatusUnknown},
 	StatusUnknown:   {StatusDelivered, StatusUndelivered, StatusExpired},

@@ -42,6 +42,8 @@ type Options struct {
 	Route func(to string, t herald.MessageType) (Route, error)
 	// CheckURL validates callback URLs (the webhook SSRF rules).
 	CheckURL func(raw string) error
+	// Consent, when set, checks sender ownership and opt-outs.
+	Consent Consent
 	// Accepted is told about newly stored messages, after the commit.
 	Accepted func([]*herald.Message)
 	Now      func() time.Time
@@ -92,8 +94,12 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	results := make([]Result, len(reqs))
 	items := make([]*store.NewMessage, 0, len(reqs))
 	index := make([]int, 0, len(reqs))
+	var pc policies
 	for i := range reqs {
 		m, err := s.build(accountID, &reqs[i], now)
+		if err == nil {
+			err = s.checkConsent(ctx, accountID, m, &reqs[i], &pc)
+		}
 		if err != nil {
 			results[i].Err = err
 			continue

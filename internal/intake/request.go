@@ -20,6 +20,9 @@ type Request struct {
 	Reference      string             `json:"reference,omitempty"`
 	Metadata       json.RawMessage    `json:"metadata,omitempty"`
 	SmartEncoding  bool               `json:"smart_encoding,omitempty"`
+	// Compliance marks Herald's own keyword replies (STOP confirmation,
+	// HELP text): sent even to a number that opted out. Never from clients.
+	Compliance bool `json:"-"`
 }
 
 // Result is the outcome of one Request.

@@ -27,6 +27,8 @@ type moRequest struct {
 	To       string `json:"to"`
 	Text     string `json:"text"`
 	SystemID string `json:"system_id"`
+	Reverse  bool   `json:"reverse"` // parts last first
+	Spread   bool   `json:"spread"`  // each part on the next receiver bind
 }
 
 // handleMO injects an MO and answers once the ESME has acknowledged it:
@@ -40,7 +42,7 @@ func (sim *Simulator) handleMO(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid json: "+err.Error())
 		return
 	}
-	res, err := sim.Inject(r.Context(), MO{From: req.From, To: req.To, Text: req.Text, SystemID: req.SystemID})
+	res, err := sim.Inject(r.Context(), MO{From: req.From, To: req.To, Text: req.Text, SystemID: req.SystemID, Reverse: req.Reverse, Spread: req.Spread})
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, res)

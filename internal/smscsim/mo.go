@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/herald-sms/herald/internal/smpp"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
@@ -18,6 +19,13 @@ type MO struct {
 	// SystemID, when set, delivers only to a receiver bound with this
 	// system_id; otherwise any bound receiver takes it.
 	SystemID string
+	// Reverse sends the parts of a concatenated message last first, and
+	// Spread sends each part on the next receiver bind (round robin), to
+	// test reassembly. Concat picks the concatenation method (default
+	// 8-bit UDH; udh16 and SAR TLVs also work).
+	Reverse bool
+	Spread  bool
+	Concat  smstext.ConcatMethod
 }
 
 // MOResult says where an injected MO went.
@@ -48,7 +56,7 @@ func (sim *Simulator) Inject(ctx context.Context, mo MO) (MOResult, error) {
 		return MOResult{}, fmt.Errorf("%w: from and to are required", ErrInvalidMO)
 	}
 	ref := uint16(uint8(sim.nextRef.Add(1)))
-	segs, err := smstext.Split(mo.Text, smstext.Options{Ref: ref})
+	segs, err := smstext.Split(mo.Text, smstext.Options{Ref: ref, Concat: mo.Concat})
 	if err != nil {
 		sim.stats.moFailed.Add(1)
 		return MOResult{}, fmt.Errorf("%w: %w", ErrInvalidMO, err)
@@ -62,7 +70,15 @@ func (sim *Simulator) Inject(ctx context.Context, mo MO) (MOResult, error) {
 		return MOResult{}, ErrNoReceiver
 	}
 	res := MOResult{SystemID: s.SystemID()}
+	if mo.Reverse {
+		slices.Reverse(segs)
+	}
 	for i, seg := range segs {
+		if mo.Spread && i > 0 {
+			if next := sim.receiver(s.SystemID()); next != nil {
+				s = next
+			}
+		}
 		d := &pdu.DeliverSM{ShortMessage: pdu.ShortMessage{
 			Source:     moAddress(mo.From),
 			Dest:       moAddress(mo.To),
@@ -71,6 +87,11 @@ func (sim *Simulator) Inject(ctx context.Context, mo MO) (MOResult, error) {
 		}}
 		if seg.UDHI {
 			d.ESMClass |= pdu.ESMClassUDHI
+		}
+		if seg.SAR != nil {
+			d.TLVs.SetUint16(pdu.TagSarMsgRefNum, seg.SAR.Ref)
+			d.TLVs.SetUint8(pdu.TagSarTotalSegments, seg.SAR.Total)
+			d.TLVs.SetUint8(pdu.TagSarSegmentSeqnum, seg.SAR.Seq)
 		}
 		resp, err := s.Send(ctx, d)
 		if err == nil {

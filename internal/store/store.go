@@ -28,6 +28,9 @@ type Store interface {
 	Messages
 	Dispatch
 	Webhooks
+	Senders
+	Inbound
+	OptOuts
 	Close() error
 }
 

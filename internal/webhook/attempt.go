@@ -36,6 +36,7 @@ type result struct {
 	retryAfter string // Retry-After of a 429 or 503
 	permanent  bool   // the delivery can never succeed as it is
 	aborted    bool   // cancelled because the worker is stopping
+	reply      string // the "reply" of a 2xx answer to message.received
 }
 
 // attempt makes one attempt at t's delivery and returns its outcome, or
@@ -52,6 +53,9 @@ func (w *Worker) attempt(ctx context.Context, t *task) (store.Attempt, bool) {
 	}
 	a := w.outcome(d, at, end, r)
 	w.logAttempt(d, t.host.key, a)
+	if r.reply != "" && a.Done && w.opts.OnReply != nil {
+		w.opts.OnReply(ctx, d, r.reply)
+	}
 	return a, true
 }
 
@@ -86,6 +90,9 @@ func (w *Worker) send(ctx context.Context, d *herald.Delivery, at time.Time) res
 	}
 	defer resp.Body.Close()
 	r := result{status: resp.StatusCode}
+	if r.status >= 200 && r.status <= 299 && w.opts.OnReply != nil {
+		r.reply = readReply(d, resp)
+	}
 	if r.status < 200 || r.status > 299 {
 		buf := make([]byte, snippetLen)
 		n, _ := io.ReadFull(resp.Body, buf)

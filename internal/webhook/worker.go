@@ -86,6 +86,13 @@ type Options struct {
 	// least twice Timeout. Default 1 min.
 	Lease time.Duration
 
+	// OnReply is called when an application answers a message.received
+	// delivery with 2xx and {"reply":"…"}: it sends the reply (through the
+	// intake, so the normal rules apply). It may be called again for the
+	// same delivery after a crash, so it must be idempotent (the reply
+	// uses the inbound message's id as its idempotency key).
+	OnReply func(ctx context.Context, d *herald.Delivery, reply string)
+
 	// RetryPeriod is how long, from the delivery's creation, a failing
 	// delivery is retried: an attempt that fails once this period is over
 	// gives up. Default 72 h.

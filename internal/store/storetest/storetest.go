@@ -34,6 +34,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListPagination", testList},
 		{"AccountIsolation", testIsolation},
 		{"ConcurrentTransitions", testConcurrentTransitions},
+		{"Senders", testSenders},
+		{"InboundParts", testInboundParts},
+		{"ReceiveInbound", testReceiveInbound},
+		{"OptOuts", testOptOuts},
+		{"Conversation", testConversation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
