@@ -1,0 +1,522 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
+)
+
+// Pending implements store.Dispatch.
+func (s *Store) Pending(ctx context.Context) ([]*herald.Message, error) {
+	ids, err := strs(s.pool.Query(ctx, `SELECT id FROM messages
+		WHERE status IN ('accepted', 'scheduled', 'queued', 'sending') ORDER BY id`))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: pending: %w", err)
+	}
+	var out []*herald.Message
+	for chunk := range slices.Chunk(ids, 1000) {
+		ms, err := readMessages(ctx, s.pool, chunk, "")
+		if err != nil {
+			return nil, fmt.Errorf("postgres: pending: %w", err)
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// strs collects a one-column text result.
+func strs(rows pgx.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Apply implements store.Dispatch.
+func (s *Store) Apply(ctx context.Context, ts []store.Transition) ([]store.Applied, error) {
+	out := make([]store.Applied, len(ts))
+	err := s.write(ctx, func(w *wtx) error {
+		clear(out)
+		b := newBatch(w)
+		ids := make([]string, len(ts))
+		for i := range ts {
+			ids[i] = ts[i].MessageID
+		}
+		if err := w.lock(ids); err != nil {
+			return err
+		}
+		for i := range ts {
+			st, idx, err := b.part(ts[i].PartRef)
+			if err != nil {
+				if herald.ErrorKind(err) == herald.KindNotFound {
+					continue
+				}
+				return err
+			}
+			out[i].Changed, err = b.transition(st, idx, ts[i])
+			if err != nil {
+				return err
+			}
+		}
+		if err := b.flush(); err != nil {
+			return err
+		}
+		for i := range ts {
+			if st := b.msgs[ts[i].MessageID]; st != nil {
+				out[i].MessageStatus = st.m.Status
+				out[i].MessageFinal = st.m.Status.Final() && !st.orig.Final()
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ApplyReceipts implements store.Dispatch.
+func (s *Store) ApplyReceipts(ctx context.Context, rs []store.Receipt) error {
+	return s.write(ctx, func(w *wtx) error {
+		b := newBatch(w)
+		var keys []correlation
+		for _, r := range rs {
+			for _, k := range r.CorrelationKeys {
+				keys = append(keys, correlation{carrier: r.Carrier, key: k})
+			}
+		}
+		found, err := w.lockKeys(keys, `SELECT carrier, key, message_id, seq FROM correlation
+			WHERE (carrier, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`)
+		if err != nil {
+			return err
+		}
+		for _, c := range found {
+			b.known[c.carrier+"\n"+c.key] = append(b.known[c.carrier+"\n"+c.key], c.ref)
+		}
+		for _, r := range rs {
+			if err := b.receipt(r); err != nil {
+				return err
+			}
+		}
+		return b.flush()
+	})
+}
+
+// receiptLocks is the class of the advisory locks taken on (carrier,
+// key): a receipt looking for its part and a submit response recording
+// that part's keys take the same lock, so that one of them always sees
+// the other (the receipt the correlation, or the response the kept
+// receipt), on any node.
+const receiptLocks = 0x48524344 // "HRCD"
+
+// lockKeys takes the advisory locks of keys (in a fixed order, so that
+// two transactions locking the same keys do not deadlock) and then runs
+// lookup with the keys' carriers and keys as $1 and $2, returning its
+// (carrier, key, message_id, seq) rows. Both go in one round trip.
+func (w *wtx) lockKeys(keys []correlation, lookup string) ([]correlation, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var carriers, ks []string
+	for _, c := range keys {
+		carriers, ks = append(carriers, c.carrier), append(ks, c.key)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT count(pg_advisory_xact_lock(`+fmt.Sprint(receiptLocks)+`, h)) FROM
+		(SELECT DISTINCT hashtext(c || E'\n' || k) AS h FROM unnest($1::text[], $2::text[]) AS v(c, k) ORDER BY 1) AS l`,
+		carriers, ks)
+	b.Queue(lookup, carriers, ks)
+	br := w.tx.SendBatch(w.ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("postgres: receipt locks: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("postgres: correlation: %w", err)
+	}
+	var out []correlation
+	for rows.Next() {
+		var c correlation
+		if err := rows.Scan(&c.carrier, &c.key, &c.ref.MessageID, &c.ref.Seq); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: correlation: %w", err)
+		}
+		out = append(out, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: correlation: %w", err)
+	}
+	return out, nil
+}
+
+// ExpireOverdue implements store.Dispatch.
+func (s *Store) ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (int, error) {
+	n := 0
+	err := s.write(ctx, func(w *wtx) error {
+		n = 0
+		b := newBatch(w)
+		ids, err := strs(w.tx.Query(w.ctx, `SELECT id FROM messages WHERE status IN ('accepted', 'scheduled', 'queued')
+			AND valid_until <> 0 AND valid_until < $1 LIMIT 10000`, ns(now)))
+		if err != nil {
+			return fmt.Errorf("postgres: overdue: %w", err)
+		}
+		rows, err := w.query("overdue", `SELECT message_id, seq FROM parts WHERE status = 'sent' AND submitted_at < $1
+			LIMIT 10000`, ns(sentBefore))
+		if err != nil {
+			return err
+		}
+		refs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[store.PartRef])
+		if err != nil {
+			return fmt.Errorf("postgres: overdue: %w", err)
+		}
+		all := slices.Clone(ids)
+		for _, r := range refs {
+			all = append(all, r.MessageID)
+		}
+		if err := w.lock(all); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			st, err := b.load(id)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			switch st.m.Status {
+			case herald.StatusAccepted, herald.StatusScheduled, herald.StatusQueued:
+			default:
+				continue // it moved on since the SELECT
+			}
+			for i := range st.m.Parts {
+				if ok, _ := b.transition(st, i, store.Transition{To: herald.StatusExpired, At: now,
+					ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"}); ok {
+					n++
+				}
+			}
+		}
+		for _, r := range refs {
+			st, idx, err := b.part(r)
+			if err != nil {
+				continue
+			}
+			if st.m.Parts[idx].Status != herald.StatusSent {
+				continue // a receipt came meanwhile
+			}
+			ok, err := b.transition(st, idx, store.Transition{To: herald.StatusUnknown, At: now,
+				Detail: "no delivery receipt within the receipt window"})
+			if err != nil {
+				return err
+			}
+			if ok {
+				n++
+			}
+		}
+		return b.flush()
+	})
+	return n, err
+}
+
+// msgState is a message an op changes, with what changed.
+type msgState struct {
+	m      *herald.Message // the op's copy (w.op.msgs)
+	orig   herald.Status
+	dirty  []int // part indexes to write back
+	resent int   // resends added by this op
+	cause  *store.Transition
+	events []herald.Event // part-level events
+}
+
+// batch applies transitions to messages within one op and hands the
+// results to the op's changes.
+type batch struct {
+	w     *wtx
+	msgs  map[string]*msgState
+	order []*msgState
+	known map[string][]store.PartRef // "carrier\nkey" → parts, for receipts
+	eps   map[string][]*herald.WebhookEndpoint
+}
+
+func newBatch(w *wtx) *batch {
+	return &batch{w: w, msgs: map[string]*msgState{}, known: map[string][]store.PartRef{},
+		eps: map[string][]*herald.WebhookEndpoint{}}
+}
+
+// load returns a message's state, locking it if the transaction has not.
+func (b *batch) load(id string) (*msgState, error) {
+	if st := b.msgs[id]; st != nil {
+		return st, nil
+	}
+	if err := b.w.lock([]string{id}); err != nil {
+		return nil, err
+	}
+	m := b.w.op.msgs[id]
+	if m == nil {
+		return nil, notFound("message")
+	}
+	st := &msgState{m: m, orig: m.Status}
+	b.msgs[id] = st
+	b.order = append(b.order, st)
+	return st, nil
+}
+
+func (b *batch) part(r store.PartRef) (*msgState, int, error) {
+	st, err := b.load(r.MessageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range st.m.Parts {
+		if st.m.Parts[i].Seq == r.Seq {
+			return st, i, nil
+		}
+	}
+	return nil, 0, notFound("part")
+}
+
+// transition applies t to part i of st if the state machine allows it.
+func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error) {
+	p := &st.m.Parts[i]
+	if !herald.CanTransition(p.Status, t.To) {
+		return false, nil
+	}
+	p.Status = t.To
+	if t.SubmitStatus != 0 || t.To == herald.StatusSent {
+		p.SubmitStatus = t.SubmitStatus
+	}
+	if t.CarrierMessageID != "" {
+		p.CarrierMessageID = t.CarrierMessageID
+	}
+	switch t.To {
+	case herald.StatusSending:
+		p.Attempts++
+	case herald.StatusSent:
+		p.SubmittedAt = t.At
+	case herald.StatusQueued:
+		p.NextAttemptAt = t.NextAttemptAt
+	default:
+		if t.To.Final() {
+			p.DoneAt = t.At
+		}
+	}
+	if t.ReceiptStat != "" || t.ReceiptErr != "" {
+		p.ReceiptStat, p.ReceiptErr = t.ReceiptStat, t.ReceiptErr
+	}
+	if t.Resent {
+		st.resent++
+	}
+	if t.ErrorCode != "" {
+		st.m.ErrorCode, st.m.ErrorMessage = t.ErrorCode, t.ErrorMessage
+	}
+	if !slices.Contains(st.dirty, i) {
+		st.dirty = append(st.dirty, i)
+	}
+	tc := t
+	st.cause = &tc
+	if st.m.PartCount > 1 {
+		st.events = append(st.events, herald.Event{
+			ID: herald.NewID("evt", t.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
+			Type: "part." + string(t.To), Status: t.To, PartSeq: p.Seq, At: t.At,
+			Carrier: t.Carrier, CarrierCode: t.CarrierCode, Detail: t.Detail,
+		})
+	}
+	if len(t.CorrelationKeys) > 0 {
+		if err := b.correlate(st, i, t); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// correlate records the part's receipt keys and applies any receipt that
+// arrived for them before this response.
+func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
+	p := st.m.Parts[i]
+	ref := store.PartRef{MessageID: st.m.ID, Seq: p.Seq}
+	var keys []correlation
+	for _, k := range t.CorrelationKeys {
+		c := correlation{carrier: t.Carrier, key: k, ref: ref}
+		b.w.op.corr = append(b.w.op.corr, c)
+		b.known[c.carrier+"\n"+c.key] = append(b.known[c.carrier+"\n"+c.key], ref)
+		keys = append(keys, c)
+	}
+	orphans, err := b.w.lockKeys(keys, `SELECT DISTINCT o.carrier, '', '', o.id FROM orphan_keys k
+		JOIN orphan_receipts o ON o.id = k.orphan_id
+		WHERE (k.carrier, k.key) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY o.id`)
+	if err != nil {
+		return err
+	}
+	for _, o := range orphans {
+		var to, code, stat, rerr string
+		var at int64
+		err := b.w.queryRow(`DELETE FROM orphan_receipts WHERE id = $1
+			RETURNING to_status, at, carrier_code, receipt_stat, receipt_err`, o.ref.Seq).Scan(&to, &at, &code, &stat, &rerr)
+		if err == pgx.ErrNoRows {
+			continue // applied meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: kept receipt: %w", err)
+		}
+		b.w.wrote = true
+		b.w.later(`DELETE FROM orphan_keys WHERE orphan_id = $1`, o.ref.Seq)
+		if _, err := b.transition(st, i, store.Transition{PartRef: ref,
+			To: herald.Status(to), At: tm(at), Carrier: t.Carrier, CarrierCode: code, ReceiptStat: stat, ReceiptErr: rerr,
+			Detail: "receipt arrived before the submit response"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// receipt applies a delivery receipt to the part its keys name, or keeps
+// it until that part's submit response is recorded. The keys' locks are
+// held and b.known has what the database had for them.
+func (b *batch) receipt(r store.Receipt) error {
+	for _, k := range r.CorrelationKeys {
+		ck := r.Carrier + "\n" + k
+		refs := slices.Clone(b.known[ck])
+		for _, c := range b.w.g.corr {
+			if c.carrier == r.Carrier && c.key == k && !slices.Contains(refs, c.ref) {
+				refs = append(refs, c.ref)
+			}
+		}
+		for _, ref := range refs {
+			st, idx, err := b.part(ref)
+			if err != nil {
+				if herald.ErrorKind(err) == herald.KindNotFound {
+					continue
+				}
+				return err
+			}
+			ok, err := b.transition(st, idx, store.Transition{PartRef: ref, To: r.To, At: r.At, Carrier: r.Carrier,
+				CarrierCode: r.CarrierCode, ReceiptStat: r.ReceiptStat, ReceiptErr: r.ReceiptErr})
+			if err != nil || ok {
+				return err
+			}
+		}
+		if len(refs) > 0 {
+			return nil // matched, but a duplicate or late receipt: ignored by the state machine
+		}
+	}
+	var id int64
+	err := b.w.queryRow(`INSERT INTO orphan_receipts (carrier, keys, to_status, at, carrier_code, receipt_stat, receipt_err)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, r.Carrier, strings.Join(r.CorrelationKeys, " "), string(r.To),
+		ns(r.At), r.CarrierCode, r.ReceiptStat, r.ReceiptErr).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("postgres: keep receipt: %w", err)
+	}
+	b.w.wrote = true
+	if _, err := b.w.exec("keep receipt", `INSERT INTO orphan_keys (carrier, key, orphan_id)
+		SELECT $1, k, $3 FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING`, r.Carrier, r.CorrelationKeys, id); err != nil {
+		return err
+	}
+	// A later receipt in this op with the same keys finds this one kept.
+	return nil
+}
+
+// flush hands every changed part and message, with events and webhook
+// deliveries for message-level changes, to the op's changes.
+func (b *batch) flush() error {
+	for _, st := range b.order {
+		if len(st.dirty) == 0 {
+			continue
+		}
+		if err := b.flushOne(st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *batch) flushOne(st *msgState) error {
+	op := b.w.op
+	for _, i := range st.dirty {
+		op.markPart(store.PartRef{MessageID: st.m.ID, Seq: st.m.Parts[i].Seq})
+	}
+	op.events = append(op.events, st.events...)
+	st.events = nil
+	st.dirty = nil
+	statuses := make([]herald.Status, len(st.m.Parts))
+	for i, p := range st.m.Parts {
+		statuses[i] = p.Status
+	}
+	next := herald.DeriveStatus(statuses)
+	cause := st.cause
+	changed := next != st.m.Status
+	if !changed && st.resent == 0 {
+		return nil
+	}
+	st.m.Status = next
+	st.m.Resends += st.resent
+	st.m.UpdatedAt = cause.At
+	if st.m.Status == herald.StatusDelivered || st.m.Status == herald.StatusSent {
+		// An error code describes a failure; a later success clears it.
+		st.m.ErrorCode, st.m.ErrorMessage = "", ""
+	}
+	op.markMessage(st.m.ID)
+	if st.resent > 0 {
+		op.events = append(op.events, herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID,
+			MessageID: st.m.ID, Type: "message.resent", Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
+			Detail: fmt.Sprintf("submitted again (%d in all): an earlier submit_sm may have reached the carrier without its response being recorded", st.m.Resends)})
+		st.resent = 0
+	}
+	if !changed {
+		return nil
+	}
+	ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
+		Type: herald.EventType(st.m.Status), Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
+		CarrierCode: cause.CarrierCode, Detail: cause.Detail}
+	op.events = append(op.events, ev)
+	if notifies(st.m.Status) {
+		if err := b.deliveries(st.m, &ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifies reports whether a message status change is pushed to
+// webhooks. queued and sending are dispatch-internal steps taken within
+// milliseconds of each other; they are kept in the event history but not
+// pushed (as Twilio does not push its initial status).
+func notifies(s herald.Status) bool {
+	return s != herald.StatusQueued && s != herald.StatusSending && s != herald.StatusAccepted
+}
+
+// deliveries queues the event for the message's callback URL and every
+// enabled endpoint of the account that wants it. Endpoints are read in
+// the transaction, not cached: another node may have just added one.
+func (b *batch) deliveries(m *herald.Message, ev *herald.Event) error {
+	var payload []byte
+	add := func(endpointID, url, secret string) {
+		if payload == nil {
+			payload = herald.Payload(ev, m)
+		}
+		b.w.op.dels = append(b.w.op.dels, delivery{id: herald.NewID("dlv", ev.At.UnixMilli()), accountID: m.AccountID,
+			messageID: m.ID, eventID: ev.ID, endpointID: endpointID, url: url, secret: secret, payload: payload, at: ns(ev.At)})
+	}
+	if m.CallbackURL != "" {
+		sec, err := b.w.callbackSecret(m.AccountID)
+		if err != nil {
+			return err
+		}
+		add("", m.CallbackURL, sec)
+	}
+	eps, ok := b.eps[m.AccountID]
+	if !ok {
+		var err error
+		if eps, err = loadEndpoints(b.w.ctx, b.w.tx, m.AccountID, true); err != nil {
+			return err
+		}
+		b.eps[m.AccountID] = eps
+	}
+	for _, e := range eps {
+		if e.Wants(ev.Type) {
+			add(e.ID, e.URL, e.Secret)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,347 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
+)
+
+// CreateMessages implements store.Messages. The idempotency record is
+// inserted at once (ON CONFLICT DO NOTHING), so a second request with the
+// same key, from this node or another, waits for the first one's
+// transaction and then sees its record; the messages, parts and first
+// events are written with the group's other rows.
+func (s *Store) CreateMessages(ctx context.Context, items []*store.NewMessage) error {
+	return s.write(ctx, func(w *wtx) error {
+		for _, it := range items {
+			it.Replayed, it.Existing, it.Err = false, nil, nil
+			if err := w.createMessage(it); err != nil {
+				var he *herald.Error
+				if !errors.As(err, &he) {
+					return err // a database failure undoes the whole call
+				}
+				it.Err = err
+			}
+		}
+		return nil
+	})
+}
+
+func (w *wtx) createMessage(it *store.NewMessage) error {
+	m := it.Message
+	if it.IdempotencyKey != "" {
+		var id string
+		err := w.queryRow(`INSERT INTO idempotency (account_id, key, hash, message_id, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (account_id, key) DO NOTHING RETURNING message_id`,
+			m.AccountID, it.IdempotencyKey, nonNil(it.RequestHash), m.ID, ns(m.CreatedAt)).Scan(&id)
+		switch {
+		case err == nil:
+			w.wrote = true
+		case errors.Is(err, pgx.ErrNoRows):
+			// The key is taken (and committed, or ours).
+			var hash []byte
+			if err := w.queryRow(`SELECT hash, message_id FROM idempotency WHERE account_id = $1 AND key = $2`,
+				m.AccountID, it.IdempotencyKey).Scan(&hash, &id); err != nil {
+				return fmt.Errorf("postgres: idempotency: %w", err)
+			}
+			if !bytes.Equal(hash, it.RequestHash) {
+				return &herald.Error{Kind: herald.KindConflict, Code: "idempotency_key_reused",
+					Message: "this Idempotency-Key was used with a different request", Field: "Idempotency-Key"}
+			}
+			prev, err := w.readMessage(id)
+			if err != nil {
+				return err
+			}
+			it.Replayed, it.Existing = true, prev
+			return nil
+		default:
+			return fmt.Errorf("postgres: idempotency: %w", err)
+		}
+	}
+	w.op.msgs[m.ID] = copyMessage(m)
+	w.op.created = append(w.op.created, m.ID)
+	w.op.events = append(w.op.events, herald.Event{ID: herald.NewID("evt", m.CreatedAt.UnixMilli()),
+		AccountID: m.AccountID, MessageID: m.ID, Type: herald.EventType(m.Status), Status: m.Status,
+		At: m.CreatedAt, Detail: "accepted"})
+	return nil
+}
+
+// readMessage returns a copy of a message as this transaction sees it,
+// with its parts, without locking it.
+func (w *wtx) readMessage(id string) (*herald.Message, error) {
+	if m := w.op.msgs[id]; m != nil {
+		return copyMessage(m), nil
+	}
+	if m := w.g.msgs[id]; m != nil {
+		return copyMessage(m), nil
+	}
+	ms, err := readMessages(w.ctx, w.tx, []string{id}, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, notFound("message")
+	}
+	return ms[0], nil
+}
+
+// lock makes the messages ids (those that exist) part of this op's
+// state, reading them FOR UPDATE unless the transaction already has
+// them. Rows are locked in id order, which keeps two nodes that lock the
+// same messages from deadlocking.
+func (w *wtx) lock(ids []string) error {
+	var need []string
+	for _, id := range ids {
+		if w.op.msgs[id] != nil || slices.Contains(need, id) {
+			continue
+		}
+		if m := w.g.msgs[id]; m != nil {
+			w.op.msgs[id] = copyMessage(m)
+			continue
+		}
+		need = append(need, id)
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	slices.Sort(need)
+	ms, err := readMessages(w.ctx, w.tx, need, " FOR UPDATE")
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		w.op.msgs[m.ID] = m
+	}
+	return nil
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// readMessages reads messages and their parts with one round trip;
+// suffix is appended to the messages' SELECT (" FOR UPDATE").
+func readMessages(ctx context.Context, q querier, ids []string, suffix string) ([]*herald.Message, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+messageColumns+` FROM messages WHERE id = ANY($1) ORDER BY id`+suffix, ids)
+	b.Queue(`SELECT `+partColumns+` FROM parts WHERE message_id = ANY($1) ORDER BY message_id, seq`, ids)
+	br := q.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages: %w", err)
+	}
+	var out []*herald.Message
+	byID := map[string]*herald.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("postgres: messages: %w", err)
+		}
+		out = append(out, m)
+		byID[m.ID] = m
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: messages: %w", err)
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, fmt.Errorf("postgres: parts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPart(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: parts: %w", err)
+		}
+		if m := byID[p.MessageID]; m != nil {
+			m.Parts = append(m.Parts, p)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: parts: %w", err)
+	}
+	return out, nil
+}
+
+// copyMessage copies a message and its parts (byte slices are shared:
+// they are never modified in place).
+func copyMessage(m *herald.Message) *herald.Message {
+	cp := *m
+	cp.Parts = append([]herald.Part(nil), m.Parts...)
+	return &cp
+}
+
+// Message implements store.Messages.
+func (s *Store) Message(ctx context.Context, accountID, id string, parts bool) (*herald.Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1 AND account_id = $2`, id, accountID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("message")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: message %s: %w", id, err)
+	}
+	if parts {
+		rows, err := s.pool.Query(ctx, `SELECT `+partColumns+` FROM parts WHERE message_id = $1 ORDER BY seq`, id)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: parts of %s: %w", id, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPart(rows)
+			if err != nil {
+				return nil, fmt.Errorf("postgres: parts of %s: %w", id, err)
+			}
+			m.Parts = append(m.Parts, p)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("postgres: parts of %s: %w", id, err)
+		}
+	}
+	return m, nil
+}
+
+// ListMessages implements store.Messages. The cursor is the id of the
+// last message of the previous page (ids are time-ordered).
+func (s *Store) ListMessages(ctx context.Context, accountID string, f store.MessageFilter) ([]*herald.Message, string, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 1000)
+	var where strings.Builder
+	args := []any{accountID}
+	where.WriteString("account_id = $1")
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where.WriteString(" AND " + cond + " $" + strconv.Itoa(len(args)))
+	}
+	if f.Status != "" {
+		add("status =", string(f.Status))
+	}
+	if f.To != "" {
+		add("to_addr =", f.To)
+	}
+	if f.Type != "" {
+		add("type =", string(f.Type))
+	}
+	if f.Reference != "" {
+		add("reference =", f.Reference)
+	}
+	if !f.After.IsZero() {
+		add("created_at >=", ns(f.After))
+	}
+	if !f.Before.IsZero() {
+		add("created_at <", ns(f.Before))
+	}
+	if f.Cursor != "" {
+		add("id <", f.Cursor)
+	}
+	args = append(args, limit+1)
+	rows, err := s.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE `+where.String()+
+		` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*herald.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("postgres: list messages: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// Events implements store.Messages.
+func (s *Store) Events(ctx context.Context, accountID, messageID string) ([]herald.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, account_id, message_id, type, status, part_seq, at, carrier,
+		carrier_code, detail FROM events WHERE message_id = $1 AND account_id = $2 ORDER BY at, id`, messageID, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events: %w", err)
+	}
+	defer rows.Close()
+	var out []herald.Event
+	for rows.Next() {
+		var e herald.Event
+		var status string
+		var at int64
+		if err := rows.Scan(&e.ID, &e.AccountID, &e.MessageID, &e.Type, &status, &e.PartSeq, &at, &e.Carrier,
+			&e.CarrierCode, &e.Detail); err != nil {
+			return nil, fmt.Errorf("postgres: events: %w", err)
+		}
+		e.Status, e.At = herald.Status(status), tm(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: events: %w", err)
+	}
+	if len(out) == 0 {
+		if _, err := s.Message(ctx, accountID, messageID, false); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// CancelMessage implements store.Messages.
+func (s *Store) CancelMessage(ctx context.Context, accountID, id string, at time.Time) (*herald.Message, error) {
+	var out *herald.Message
+	err := s.write(ctx, func(w *wtx) error {
+		out = nil
+		b := newBatch(w)
+		st, err := b.load(id)
+		if err != nil {
+			return err
+		}
+		if st.m.AccountID != accountID {
+			return notFound("message")
+		}
+		switch st.m.Status {
+		case herald.StatusAccepted, herald.StatusScheduled, herald.StatusQueued:
+		default:
+			return &herald.Error{Kind: herald.KindConflict, Code: "not_cancelable",
+				Message: fmt.Sprintf("a %s message cannot be canceled; only accepted, scheduled or queued ones can", st.m.Status)}
+		}
+		for i := range st.m.Parts {
+			b.transition(st, i, store.Transition{To: herald.StatusCanceled, At: at, ErrorCode: "canceled", ErrorMessage: "canceled by the client"})
+		}
+		if err := b.flush(); err != nil {
+			return err
+		}
+		out = copyMessage(st.m)
+		return nil
+	})
+	return out, err
+}
+
+// PurgeIdempotencyKeys implements store.Messages.
+func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency WHERE created_at < $1`, ns(before))
+	if err != nil {
+		return 0, errUnavailable(fmt.Errorf("postgres: purge idempotency keys: %w", err))
+	}
+	return int(tag.RowsAffected()), nil
+}
