@@ -48,7 +48,7 @@ start_postgres() {
   "${PG_CTL[@]}" -w -t 60 -l "$PG_DIR/server.log" \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c max_connections=300" start >/dev/null \
     || { cat "$PG_DIR/server.log" >&2; return 1; }
-  "${PG_AS[@]}" "$bin/../bin/postgres" --version 2>/dev/null || true
+  "$bin/postgres" --version 2>/dev/null || true
   export HERALD_TEST_POSTGRES_URL="postgres://herald@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
   echo "-- postgres on 127.0.0.1:$PG_PORT ($PG_DIR)"
 }
