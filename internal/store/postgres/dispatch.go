@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,14 +43,20 @@ func strs(rows pgx.Rows, err error) ([]string, error) {
 // Apply implements store.Dispatch.
 func (s *Store) Apply(ctx context.Context, ts []store.Transition) ([]store.Applied, error) {
 	out := make([]store.Applied, len(ts))
-	err := s.write(ctx, func(w *wtx) error {
+	var n needs
+	for _, t := range ts {
+		n.ids = append(n.ids, t.MessageID)
+		for _, k := range t.CorrelationKeys {
+			n.keys = append(n.keys, correlation{carrier: t.Carrier, key: k})
+		}
+	}
+	err := s.write(ctx, n, func(w *wtx) error {
 		clear(out)
 		b := newBatch(w)
-		ids := make([]string, len(ts))
-		for i := range ts {
-			ids[i] = ts[i].MessageID
+		if err := w.lock(n.ids); err != nil {
+			return err
 		}
-		if err := w.lock(ids); err != nil {
+		if err := w.lockKeys(n.keys); err != nil {
 			return err
 		}
 		for i := range ts {
@@ -81,21 +88,25 @@ func (s *Store) Apply(ctx context.Context, ts []store.Transition) ([]store.Appli
 
 // ApplyReceipts implements store.Dispatch.
 func (s *Store) ApplyReceipts(ctx context.Context, rs []store.Receipt) error {
-	return s.write(ctx, func(w *wtx) error {
-		b := newBatch(w)
-		var keys []correlation
-		for _, r := range rs {
-			for _, k := range r.CorrelationKeys {
-				keys = append(keys, correlation{carrier: r.Carrier, key: k})
-			}
+	var n needs
+	for _, r := range rs {
+		for _, k := range r.CorrelationKeys {
+			n.keys = append(n.keys, correlation{carrier: r.Carrier, key: k})
 		}
-		found, err := w.lockKeys(keys, `SELECT carrier, key, message_id, seq FROM correlation
-			WHERE (carrier, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`)
-		if err != nil {
+	}
+	return s.write(ctx, n, func(w *wtx) error {
+		b := newBatch(w)
+		if err := w.lockKeys(n.keys); err != nil {
 			return err
 		}
-		for _, c := range found {
-			b.known[c.carrier+"\n"+c.key] = append(b.known[c.carrier+"\n"+c.key], c.ref)
+		var ids []string
+		for _, k := range n.keys {
+			for _, ref := range w.g.known[k.carrier+"\n"+k.key] {
+				ids = append(ids, ref.MessageID)
+			}
+		}
+		if err := w.lock(ids); err != nil {
+			return err
 		}
 		for _, r := range rs {
 			if err := b.receipt(r); err != nil {
@@ -106,59 +117,10 @@ func (s *Store) ApplyReceipts(ctx context.Context, rs []store.Receipt) error {
 	})
 }
 
-// receiptLocks is the class of the advisory locks taken on (carrier,
-// key): a receipt looking for its part and a submit response recording
-// that part's keys take the same lock, so that one of them always sees
-// the other (the receipt the correlation, or the response the kept
-// receipt), on any node.
-const receiptLocks = 0x48524344 // "HRCD"
-
-// lockKeys takes the advisory locks of keys (in a fixed order, so that
-// two transactions locking the same keys do not deadlock) and then runs
-// lookup with the keys' carriers and keys as $1 and $2, returning its
-// (carrier, key, message_id, seq) rows. Both go in one round trip.
-func (w *wtx) lockKeys(keys []correlation, lookup string) ([]correlation, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	var carriers, ks []string
-	for _, c := range keys {
-		carriers, ks = append(carriers, c.carrier), append(ks, c.key)
-	}
-	b := &pgx.Batch{}
-	b.Queue(`SELECT count(pg_advisory_xact_lock(`+fmt.Sprint(receiptLocks)+`, h)) FROM
-		(SELECT DISTINCT hashtext(c || E'\n' || k) AS h FROM unnest($1::text[], $2::text[]) AS v(c, k) ORDER BY 1) AS l`,
-		carriers, ks)
-	b.Queue(lookup, carriers, ks)
-	br := w.tx.SendBatch(w.ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("postgres: receipt locks: %w", err)
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, fmt.Errorf("postgres: correlation: %w", err)
-	}
-	var out []correlation
-	for rows.Next() {
-		var c correlation
-		if err := rows.Scan(&c.carrier, &c.key, &c.ref.MessageID, &c.ref.Seq); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("postgres: correlation: %w", err)
-		}
-		out = append(out, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: correlation: %w", err)
-	}
-	return out, nil
-}
-
 // ExpireOverdue implements store.Dispatch.
 func (s *Store) ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (int, error) {
 	n := 0
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.write(ctx, needs{}, func(w *wtx) error {
 		n = 0
 		b := newBatch(w)
 		ids, err := strs(w.tx.Query(w.ctx, `SELECT id FROM messages WHERE status IN ('accepted', 'scheduled', 'queued')
@@ -238,12 +200,15 @@ type batch struct {
 	msgs  map[string]*msgState
 	order []*msgState
 	known map[string][]store.PartRef // "carrier\nkey" → parts, for receipts
-	eps   map[string][]*herald.WebhookEndpoint
+	// locked has the keys whose receipt locks the op holds, orphans the
+	// receipts kept for them ("carrier\nkey" → orphan_receipts ids).
+	locked  map[string]bool
+	orphans map[string][]int64
+	eps     map[string][]*herald.WebhookEndpoint
 }
 
 func newBatch(w *wtx) *batch {
-	return &batch{w: w, msgs: map[string]*msgState{}, known: map[string][]store.PartRef{},
-		eps: map[string][]*herald.WebhookEndpoint{}}
+	return &batch{w: w, msgs: map[string]*msgState{}}
 }
 
 // load returns a message's state, locking it if the transaction has not.
@@ -338,30 +303,38 @@ func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 	ref := store.PartRef{MessageID: st.m.ID, Seq: p.Seq}
 	var keys []correlation
 	for _, k := range t.CorrelationKeys {
-		c := correlation{carrier: t.Carrier, key: k, ref: ref}
-		b.w.op.corr = append(b.w.op.corr, c)
-		b.known[c.carrier+"\n"+c.key] = append(b.known[c.carrier+"\n"+c.key], ref)
-		keys = append(keys, c)
+		keys = append(keys, correlation{carrier: t.Carrier, key: k, ref: ref})
 	}
-	orphans, err := b.w.lockKeys(keys, `SELECT DISTINCT o.carrier, '', '', o.id FROM orphan_keys k
-		JOIN orphan_receipts o ON o.id = k.orphan_id
-		WHERE (k.carrier, k.key) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY o.id`)
-	if err != nil {
+	if err := b.w.lockKeys(keys); err != nil {
 		return err
 	}
-	for _, o := range orphans {
+	b.w.op.corr = append(b.w.op.corr, keys...)
+	var orphans []int64
+	for _, c := range keys {
+		ck := c.carrier + "\n" + c.key
+		for _, id := range b.w.g.orphans[ck] {
+			if !slices.Contains(orphans, id) {
+				orphans = append(orphans, id)
+			}
+		}
+		// The receipts are applied now; the DELETE below makes this
+		// op write, so if it fails the whole group is undone.
+		delete(b.w.g.orphans, ck)
+	}
+	slices.Sort(orphans)
+	for _, id := range orphans {
 		var to, code, stat, rerr string
 		var at int64
 		err := b.w.queryRow(`DELETE FROM orphan_receipts WHERE id = $1
-			RETURNING to_status, at, carrier_code, receipt_stat, receipt_err`, o.ref.Seq).Scan(&to, &at, &code, &stat, &rerr)
-		if err == pgx.ErrNoRows {
-			continue // applied meanwhile
+			RETURNING to_status, at, carrier_code, receipt_stat, receipt_err`, id).Scan(&to, &at, &code, &stat, &rerr)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // applied through another of its keys
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: kept receipt: %w", err)
 		}
 		b.w.wrote = true
-		b.w.later(`DELETE FROM orphan_keys WHERE orphan_id = $1`, o.ref.Seq)
+		b.w.later(`DELETE FROM orphan_keys WHERE orphan_id = $1`, id)
 		if _, err := b.transition(st, i, store.Transition{PartRef: ref,
 			To: herald.Status(to), At: tm(at), Carrier: t.Carrier, CarrierCode: code, ReceiptStat: stat, ReceiptErr: rerr,
 			Detail: "receipt arrived before the submit response"}); err != nil {
@@ -376,9 +349,8 @@ func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 // held and b.known has what the database had for them.
 func (b *batch) receipt(r store.Receipt) error {
 	for _, k := range r.CorrelationKeys {
-		ck := r.Carrier + "\n" + k
-		refs := slices.Clone(b.known[ck])
-		for _, c := range b.w.g.corr {
+		refs := slices.Clone(b.w.g.known[r.Carrier+"\n"+k])
+		for _, c := range slices.Concat(b.w.g.corr, b.w.op.corr) {
 			if c.carrier == r.Carrier && c.key == k && !slices.Contains(refs, c.ref) {
 				refs = append(refs, c.ref)
 			}
@@ -413,7 +385,10 @@ func (b *batch) receipt(r store.Receipt) error {
 		SELECT $1, k, $3 FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING`, r.Carrier, r.CorrelationKeys, id); err != nil {
 		return err
 	}
-	// A later receipt in this op with the same keys finds this one kept.
+	// A submit response later in this transaction finds it kept.
+	for _, k := range r.CorrelationKeys {
+		b.w.g.orphans[r.Carrier+"\n"+k] = append(b.w.g.orphans[r.Carrier+"\n"+k], id)
+	}
 	return nil
 }
 
@@ -505,13 +480,13 @@ func (b *batch) deliveries(m *herald.Message, ev *herald.Event) error {
 		}
 		add("", m.CallbackURL, sec)
 	}
-	eps, ok := b.eps[m.AccountID]
+	eps, ok := b.w.g.eps[m.AccountID]
 	if !ok {
 		var err error
 		if eps, err = loadEndpoints(b.w.ctx, b.w.tx, m.AccountID, true); err != nil {
 			return err
 		}
-		b.eps[m.AccountID] = eps
+		b.w.g.eps[m.AccountID] = eps
 	}
 	for _, e := range eps {
 		if e.Wants(ev.Type) {

@@ -28,7 +28,17 @@ type changes struct {
 	later      []statement // other writes, run with the rows
 }
 
-type group struct{ changes }
+// group is a transaction's state: its changes, and what it read and
+// locked. Reads stay valid to the end of the transaction: the rows and
+// keys are locked, and endpoints added meanwhile by another node count
+// as added after it.
+type group struct {
+	changes
+	keyed   map[string]bool                      // "carrier\nkey" whose receipt lock the transaction holds
+	known   map[string][]store.PartRef           // their correlations in the database
+	orphans map[string][]int64                   // receipts kept for them (orphan_receipts ids)
+	eps     map[string][]*herald.WebhookEndpoint // accounts' enabled endpoints
+}
 
 type opState struct{ changes }
 
@@ -48,7 +58,10 @@ type statement struct {
 	args []any
 }
 
-func newGroup() *group     { return &group{changes{msgs: map[string]*herald.Message{}}} }
+func newGroup() *group {
+	return &group{changes: changes{msgs: map[string]*herald.Message{}}, keyed: map[string]bool{},
+		known: map[string][]store.PartRef{}, orphans: map[string][]int64{}, eps: map[string][]*herald.WebhookEndpoint{}}
+}
 func newOpState() *opState { return &opState{changes{msgs: map[string]*herald.Message{}}} }
 
 // merge adds a successful op's changes to the group.

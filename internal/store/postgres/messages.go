@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +21,7 @@ import (
 // transaction and then sees its record; the messages, parts and first
 // events are written with the group's other rows.
 func (s *Store) CreateMessages(ctx context.Context, items []*store.NewMessage) error {
-	return s.write(ctx, func(w *wtx) error {
+	return s.write(ctx, needs{}, func(w *wtx) error {
 		for _, it := range items {
 			it.Replayed, it.Existing, it.Err = false, nil, nil
 			if err := w.createMessage(it); err != nil {
@@ -95,36 +94,6 @@ func (w *wtx) readMessage(id string) (*herald.Message, error) {
 	return ms[0], nil
 }
 
-// lock makes the messages ids (those that exist) part of this op's
-// state, reading them FOR UPDATE unless the transaction already has
-// them. Rows are locked in id order, which keeps two nodes that lock the
-// same messages from deadlocking.
-func (w *wtx) lock(ids []string) error {
-	var need []string
-	for _, id := range ids {
-		if w.op.msgs[id] != nil || slices.Contains(need, id) {
-			continue
-		}
-		if m := w.g.msgs[id]; m != nil {
-			w.op.msgs[id] = copyMessage(m)
-			continue
-		}
-		need = append(need, id)
-	}
-	if len(need) == 0 {
-		return nil
-	}
-	slices.Sort(need)
-	ms, err := readMessages(w.ctx, w.tx, need, " FOR UPDATE")
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		w.op.msgs[m.ID] = m
-	}
-	return nil
-}
-
 // querier is a pool or a transaction.
 type querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
@@ -134,10 +103,20 @@ type querier interface {
 // suffix is appended to the messages' SELECT (" FOR UPDATE").
 func readMessages(ctx context.Context, q querier, ids []string, suffix string) ([]*herald.Message, error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT `+messageColumns+` FROM messages WHERE id = ANY($1) ORDER BY id`+suffix, ids)
-	b.Queue(`SELECT `+partColumns+` FROM parts WHERE message_id = ANY($1) ORDER BY message_id, seq`, ids)
+	queueMessages(b, ids, suffix)
 	br := q.SendBatch(ctx, b)
 	defer br.Close()
+	return collectMessages(br)
+}
+
+// queueMessages queues the two queries that read messages and their parts.
+func queueMessages(b *pgx.Batch, ids []string, suffix string) {
+	b.Queue(`SELECT `+messageColumns+` FROM messages WHERE id = ANY($1) ORDER BY id`+suffix, ids)
+	b.Queue(`SELECT `+partColumns+` FROM parts WHERE message_id = ANY($1) ORDER BY message_id, seq`, ids)
+}
+
+// collectMessages reads the results of queueMessages' queries.
+func collectMessages(br pgx.BatchResults) ([]*herald.Message, error) {
 	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("postgres: messages: %w", err)
@@ -309,7 +288,7 @@ func (s *Store) Events(ctx context.Context, accountID, messageID string) ([]hera
 // CancelMessage implements store.Messages.
 func (s *Store) CancelMessage(ctx context.Context, accountID, id string, at time.Time) (*herald.Message, error) {
 	var out *herald.Message
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.write(ctx, needs{ids: []string{id}}, func(w *wtx) error {
 		out = nil
 		b := newBatch(w)
 		st, err := b.load(id)

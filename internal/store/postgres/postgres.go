@@ -68,6 +68,7 @@ var _ store.Store = (*Store)(nil)
 // a *herald.Error only before it has written anything (wtx.wrote), so
 // that dropping its buffered rows undoes it.
 type op struct {
+	need needs
 	fn   func(*wtx) error
 	err  error
 	done chan struct{}
@@ -151,8 +152,8 @@ func notFound(what string) error {
 }
 
 // write runs fn in the next group commit and waits until it is durable.
-func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
-	o := &op{fn: fn, done: make(chan struct{})}
+func (s *Store) write(ctx context.Context, need needs, fn func(*wtx) error) error {
+	o := &op{need: need, fn: fn, done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -233,9 +234,17 @@ func (s *Store) group(ctx context.Context, batch []*op) error {
 		return fmt.Errorf("%w: begin: %w", errRetrySingly, err)
 	}
 	g := newGroup()
+	ns := make([]needs, len(batch))
+	for i, o := range batch {
+		ns[i] = o.need
+	}
+	if err := (&wtx{ctx: ctx, tx: tx, s: s, g: g, op: newOpState()}).prefetch(ns); err != nil {
+		tx.Rollback(ctx)
+		return fmt.Errorf("%w: %w", errRetrySingly, err)
+	}
 	for _, o := range batch {
 		w := &wtx{ctx: ctx, tx: tx, s: s, g: g, op: newOpState()}
-		o.err = w.run(o.fn)
+		o.err = o.fn(w)
 		if o.err == nil {
 			g.merge(w.op)
 			continue
@@ -272,7 +281,10 @@ func (s *Store) singleOnce(ctx context.Context, o *op) error {
 	defer tx.Rollback(ctx)
 	g := newGroup()
 	w := &wtx{ctx: ctx, tx: tx, s: s, g: g, op: newOpState()}
-	if err := w.run(o.fn); err != nil {
+	if err := w.prefetch([]needs{o.need}); err != nil {
+		return dbError(err)
+	}
+	if err := o.fn(w); err != nil {
 		return dbError(err)
 	}
 	g.merge(w.op)
@@ -317,8 +329,6 @@ type wtx struct {
 	op    *opState // what this op does; joins g if it succeeds
 	wrote bool     // this op wrote through tx (only a rollback undoes it)
 }
-
-func (w *wtx) run(fn func(*wtx) error) error { return fn(w) }
 
 // exec runs a statement that writes.
 func (w *wtx) exec(what, sql string, args ...any) (pgconn.CommandTag, error) {

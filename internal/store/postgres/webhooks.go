@@ -40,8 +40,10 @@ type rowQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+const endpointColumns = `id, account_id, url, secret, events, disabled, created_at`
+
 func loadEndpoints(ctx context.Context, q rowQuerier, accountID string, enabledOnly bool) ([]*herald.WebhookEndpoint, error) {
-	sql := `SELECT id, account_id, url, secret, events, disabled, created_at FROM webhook_endpoints WHERE account_id = $1`
+	sql := `SELECT ` + endpointColumns + ` FROM webhook_endpoints WHERE account_id = $1`
 	if enabledOnly {
 		sql += ` AND NOT disabled`
 	}
@@ -49,6 +51,11 @@ func loadEndpoints(ctx context.Context, q rowQuerier, accountID string, enabledO
 	if err != nil {
 		return nil, fmt.Errorf("postgres: endpoints: %w", err)
 	}
+	return collectEndpoints(rows)
+}
+
+// collectEndpoints reads and closes rows of endpointColumns.
+func collectEndpoints(rows pgx.Rows) ([]*herald.WebhookEndpoint, error) {
 	defer rows.Close()
 	var out []*herald.WebhookEndpoint
 	for rows.Next() {
@@ -99,7 +106,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, accountID, id string) error 
 // takes a delivery another node holds.
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*herald.Delivery, error) {
 	var out []*herald.Delivery
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.write(ctx, needs{}, func(w *wtx) error {
 		out = out[:0]
 		rows, err := w.query("claim deliveries", `UPDATE deliveries d SET next_at = $2
 			FROM (SELECT id, next_at FROM deliveries WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at LIMIT $3
@@ -133,7 +140,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 
 // RecordAttempts implements store.Webhooks.
 func (s *Store) RecordAttempts(ctx context.Context, as []store.Attempt) error {
-	return s.write(ctx, func(w *wtx) error {
+	return s.write(ctx, needs{}, func(w *wtx) error {
 		updates := attemptUpdates.rows()
 		var disable []string
 		for _, a := range as {
