@@ -272,3 +272,66 @@ func TestTwoNodesReceiptRace(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteEndpointWaitsForQueuedDeliveries: a node that has read an
+// endpoint to queue deliveries to it (FOR SHARE, as a commit group does)
+// and commits after another node's DeleteEndpoint began still has those
+// deliveries disabled, not left pending for a deleted endpoint.
+func TestDeleteEndpointWaitsForQueuedDeliveries(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	s := open(t, url)
+	t.Cleanup(func() { s.Close() })
+	acc, err := s.EnsureAccount(t.Context(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &herald.WebhookEndpoint{ID: herald.NewID("whk", base.UnixMilli()), AccountID: acc.ID, URL: "http://127.0.0.1:9/hook",
+		Secret: herald.NewWebhookSecret()}
+	if err := s.CreateEndpoint(t.Context(), ep); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, url)
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var id string
+	if err := tx.QueryRow(t.Context(), `SELECT id FROM webhook_endpoints WHERE id = $1 AND NOT disabled FOR SHARE`, ep.ID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeleteEndpoint(context.Background(), acc.ID, ep.ID) }()
+	// The delete waits for the reader's share lock; the reader's
+	// delivery is committed first.
+	// (Another connection: pg_stat_activity stays as it was within a
+	// transaction.)
+	watch := connect(t, url)
+	for waiting := 0; waiting == 0; {
+		if err := watch.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM webhook_endpoints%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(t.Context(), `INSERT INTO deliveries (id, account_id, message_id, event_id, endpoint_id, url,
+		secret, payload, next_at, created_at, state) VALUES ('dlv_x', $1, 'msg_x', 'evt_x', $2, $3, $4, '{}', 1, 1, 'pending')`,
+		acc.ID, ep.ID, ep.URL, ep.Secret); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-deleted:
+		t.Fatalf("DeleteEndpoint returned (%v) while a transaction held the endpoint", err)
+	default:
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	if err := conn.QueryRow(t.Context(), `SELECT state FROM deliveries WHERE id = 'dlv_x'`).Scan(&state); err != nil || state != "disabled" {
+		t.Fatalf("delivery to the deleted endpoint: %q %v; want disabled", state, err)
+	}
+}

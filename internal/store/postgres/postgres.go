@@ -22,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,6 +44,9 @@ type Options struct {
 	// locking in different orders, deadlock (PostgreSQL then aborts one
 	// after deadlock_timeout and its operations are run again singly).
 	Writers int
+	// Timeout bounds one commit group, from BEGIN to COMMIT (lock waits
+	// included); its writes then fail with store_unavailable. Default 30s.
+	Timeout time.Duration
 	// Logger receives commit failures. Default: discard.
 	Logger *slog.Logger
 }
@@ -53,7 +57,9 @@ type Store struct {
 	ops  chan *op
 	log  *slog.Logger
 	max  int
-	wg   sync.WaitGroup // the writers
+	// timeout bounds a group's transaction.
+	timeout time.Duration
+	wg      sync.WaitGroup // the writers
 
 	mu     sync.Mutex
 	closed bool // mu guards closed and sending on ops
@@ -84,6 +90,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.Writers <= 0 {
 		opts.Writers = 1
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -95,7 +104,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, log: opts.Logger, max: opts.MaxBatch,
+	s := &Store{pool: pool, log: opts.Logger, max: opts.MaxBatch, timeout: opts.Timeout,
 		ops: make(chan *op, 4*opts.MaxBatch), secrets: map[string]string{}}
 	for range opts.Writers {
 		s.wg.Go(s.writer)
@@ -207,10 +216,14 @@ var errRetrySingly = errors.New("postgres: group rolled back")
 // commit, each op runs again in a transaction of its own, so that one
 // op's failure (a constraint, a deadlock with another node) is its own.
 func (s *Store) run(batch []*op) {
-	ctx := context.Background()
+	// Once queued, an op runs whatever its caller's context does; this
+	// bounds a database that hangs. A group that ran out of time is not
+	// rerun.
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
 	if len(batch) > 1 {
 		err := s.group(ctx, batch)
-		if !errors.Is(err, errRetrySingly) {
+		if !errors.Is(err, errRetrySingly) || ctx.Err() != nil {
 			if err != nil {
 				s.log.Error("postgres commit failed", "ops", len(batch), "err", err)
 				for _, o := range batch {
@@ -221,7 +234,9 @@ func (s *Store) run(batch []*op) {
 		}
 	}
 	for _, o := range batch {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 		o.err = s.single(ctx, o)
+		cancel()
 	}
 }
 

@@ -124,7 +124,9 @@ func (w *wtx) lockKeys(keys []correlation) error {
 // lock makes the messages ids (those that exist) part of this op's
 // state, reading them FOR UPDATE unless the transaction already has
 // them, with their parts and the enabled webhook endpoints of accounts
-// the transaction has not seen yet, in one round trip. Rows are locked
+// the transaction has not seen yet, in one round trip. The endpoints are
+// read FOR SHARE: DeleteEndpoint waits until this transaction's
+// deliveries to them are committed, then disables them. Rows are locked
 // in id order, which keeps two nodes that lock the same messages from
 // deadlocking.
 func (w *wtx) lock(ids []string) error {
@@ -150,7 +152,8 @@ func (w *wtx) lock(ids []string) error {
 	b := &pgx.Batch{}
 	queueMessages(b, need, " FOR UPDATE")
 	b.Queue(`SELECT `+endpointColumns+` FROM webhook_endpoints WHERE NOT disabled
-		AND account_id IN (SELECT account_id FROM messages WHERE id = ANY($1)) AND account_id <> ALL($2) ORDER BY id`,
+		AND account_id IN (SELECT account_id FROM messages WHERE id = ANY($1)) AND account_id <> ALL($2)
+		ORDER BY id FOR SHARE`,
 		need, seen)
 	br := w.tx.SendBatch(w.ctx, b)
 	defer br.Close()

@@ -42,12 +42,17 @@ type rowQuerier interface {
 
 const endpointColumns = `id, account_id, url, secret, events, disabled, created_at`
 
+// loadEndpoints reads an account's endpoints; enabledOnly, in a
+// transaction that queues deliveries to them, reads the enabled ones FOR
+// SHARE (see wtx.lock).
 func loadEndpoints(ctx context.Context, q rowQuerier, accountID string, enabledOnly bool) ([]*herald.WebhookEndpoint, error) {
 	sql := `SELECT ` + endpointColumns + ` FROM webhook_endpoints WHERE account_id = $1`
 	if enabledOnly {
-		sql += ` AND NOT disabled`
+		sql += ` AND NOT disabled ORDER BY id FOR SHARE`
+	} else {
+		sql += ` ORDER BY id`
 	}
-	rows, err := q.Query(ctx, sql+` ORDER BY id`, accountID)
+	rows, err := q.Query(ctx, sql, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: endpoints: %w", err)
 	}
@@ -77,7 +82,9 @@ func collectEndpoints(rows pgx.Rows) ([]*herald.WebhookEndpoint, error) {
 	return out, nil
 }
 
-// DeleteEndpoint implements store.Webhooks.
+// DeleteEndpoint implements store.Webhooks. The DELETE waits for the
+// transactions that read the endpoint to queue deliveries (FOR SHARE),
+// so the UPDATE after it finds and disables every pending one.
 func (s *Store) DeleteEndpoint(ctx context.Context, accountID, id string) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
