@@ -155,8 +155,12 @@ func (s *Store) ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (i
 				continue // it moved on since the SELECT
 			}
 			for i := range st.m.Parts {
-				if ok, _ := b.transition(st, i, store.Transition{To: herald.StatusExpired, At: now,
-					ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"}); ok {
+				ok, err := b.transition(st, i, store.Transition{To: herald.StatusExpired, At: now,
+					ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"})
+				if err != nil {
+					return err
+				}
+				if ok {
 					n++
 				}
 			}
@@ -199,12 +203,6 @@ type batch struct {
 	w     *wtx
 	msgs  map[string]*msgState
 	order []*msgState
-	known map[string][]store.PartRef // "carrier\nkey" → parts, for receipts
-	// locked has the keys whose receipt locks the op holds, orphans the
-	// receipts kept for them ("carrier\nkey" → orphan_receipts ids).
-	locked  map[string]bool
-	orphans map[string][]int64
-	eps     map[string][]*herald.WebhookEndpoint
 }
 
 func newBatch(w *wtx) *batch {
@@ -316,7 +314,8 @@ func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 
 // receipt applies a delivery receipt to the part its keys name, or keeps
 // it until that part's submit response is recorded. The keys' locks are
-// held and b.known has what the database had for them.
+// held, and the group knows their correlations (w.g.known, and g.corr
+// for those this transaction adds).
 func (b *batch) receipt(r store.Receipt) error {
 	for _, k := range r.CorrelationKeys {
 		refs := slices.Clone(b.w.g.known[r.Carrier+"\n"+k])

@@ -5,10 +5,11 @@
 // key and ON CONFLICT, state changes under row locks (SELECT … FOR
 // UPDATE), webhook claims with FOR UPDATE SKIP LOCKED.
 //
-// Writes are group-committed: a few writer goroutines each take every
-// queued write (up to MaxBatch), run them in one transaction, buffer
-// their rows and write them with one pipelined batch of multi-row
-// (unnest) statements just before the single commit. There are no
+// Writes are group-committed: a writer goroutine takes every queued
+// write (up to MaxBatch), locks and reads what they all declared they
+// need in two pipelined round trips, runs them in one transaction,
+// buffers their rows and writes them with one pipelined batch of
+// multi-row (unnest) statements just before the single commit. There are no
 // savepoints: an operation either fails before it writes (an error
 // that belongs to that item only), or the group is rolled back and its
 // operations are run again, each in a transaction of its own.
