@@ -335,3 +335,43 @@ func TestDeleteEndpointWaitsForQueuedDeliveries(t *testing.T) {
 		t.Fatalf("delivery to the deleted endpoint: %q %v; want disabled", state, err)
 	}
 }
+
+// TestFailingWriteFailsAlone: a write the database refuses (here a
+// message id that exists) rolls back its commit group, whose other
+// writes are then committed one by one: they succeed, it fails.
+func TestFailingWriteFailsAlone(t *testing.T) {
+	t.Parallel()
+	s := open(t, pgtest.URL(t))
+	t.Cleanup(func() { s.Close() })
+	acc, err := s.EnsureAccount(t.Context(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := newMessage(acc, base)
+	if err := s.CreateMessages(t.Context(), []*store.NewMessage{{Message: dup}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			m := newMessage(acc, base.Add(time.Duration(i+1)*time.Millisecond))
+			if i%2 == 1 {
+				c := *dup
+				m = &c
+			}
+			errs[i] = s.CreateMessages(context.Background(), []*store.NewMessage{{Message: m}})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i%2 == 1) {
+			t.Errorf("write %d (duplicate %v): %v", i, i%2 == 1, err)
+		}
+	}
+	list, _, err := s.ListMessages(t.Context(), acc.ID, store.MessageFilter{Limit: 1000})
+	if err != nil || len(list) != n/2+1 {
+		t.Fatalf("stored %d messages (%v), want %d", len(list), err, n/2+1)
+	}
+}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -104,8 +103,9 @@ func (w *wtx) later(sql string, args ...any) {
 	w.op.later = append(w.op.later, statement{sql, args})
 }
 
-// flush writes everything the group did with one pipelined batch.
-func (g *group) flush(ctx context.Context, tx pgx.Tx) error {
+// commit writes everything the group did with one pipelined batch that
+// ends with COMMIT (see txConn.commit for its errors).
+func (g *group) commit(ctx context.Context, tx *txConn) error {
 	created := map[string]bool{}
 	newMsgs, newParts := messageInserts.rows(), partInserts.rows()
 	for _, id := range g.created {
@@ -167,17 +167,7 @@ func (g *group) flush(ctx context.Context, tx pgx.Tx) error {
 		b.Queue(st.sql, st.args...)
 		names = append(names, "write")
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	br := tx.SendBatch(ctx, b)
-	for _, name := range names {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return fmt.Errorf("postgres: write %s: %w", name, err)
-		}
-	}
-	return br.Close()
+	return tx.commit(ctx, b, names)
 }
 
 func nonNil(b []byte) []byte {

@@ -233,6 +233,7 @@ func (s *Store) run(batch []*op) {
 			}
 			return
 		}
+		s.log.Debug("postgres commit group rolled back; running its writes one by one", "ops", len(batch), "err", err)
 	}
 	for _, o := range batch {
 		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
@@ -245,17 +246,17 @@ func (s *Store) run(batch []*op) {
 // group is undone; rerun its ops) or the commit's error (the outcome is
 // not known: a lost connection during COMMIT may have committed).
 func (s *Store) group(ctx context.Context, batch []*op) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: begin: %w", errRetrySingly, err)
+		return fmt.Errorf("%w: %w", errRetrySingly, err)
 	}
+	defer tx.release(ctx)
 	g := newGroup()
 	ns := make([]needs, len(batch))
 	for i, o := range batch {
 		ns[i] = o.need
 	}
 	if err := (&wtx{ctx: ctx, tx: tx, s: s, g: g, op: newOpState()}).prefetch(ns); err != nil {
-		tx.Rollback(ctx)
 		return fmt.Errorf("%w: %w", errRetrySingly, err)
 	}
 	for _, o := range batch {
@@ -267,15 +268,14 @@ func (s *Store) group(ctx context.Context, batch []*op) error {
 		}
 		var he *herald.Error
 		if w.wrote || !errors.As(o.err, &he) {
-			tx.Rollback(ctx)
 			return fmt.Errorf("%w: %w", errRetrySingly, o.err)
 		}
 	}
-	if err := g.flush(ctx, tx); err != nil {
-		tx.Rollback(ctx)
+	err = g.commit(ctx, tx)
+	if err != nil && !errors.Is(err, errCommitUnknown) {
 		return fmt.Errorf("%w: %w", errRetrySingly, err)
 	}
-	return tx.Commit(ctx)
+	return err
 }
 
 // single runs one op in its own transaction, again after a deadlock.
@@ -290,11 +290,11 @@ func (s *Store) single(ctx context.Context, o *op) error {
 }
 
 func (s *Store) singleOnce(ctx context.Context, o *op) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.begin(ctx)
 	if err != nil {
-		return errUnavailable(fmt.Errorf("postgres: begin: %w", err))
+		return errUnavailable(err)
 	}
-	defer tx.Rollback(ctx)
+	defer tx.release(ctx)
 	g := newGroup()
 	w := &wtx{ctx: ctx, tx: tx, s: s, g: g, op: newOpState()}
 	if err := w.prefetch([]needs{o.need}); err != nil {
@@ -304,12 +304,12 @@ func (s *Store) singleOnce(ctx context.Context, o *op) error {
 		return dbError(err)
 	}
 	g.merge(w.op)
-	if err := g.flush(ctx, tx); err != nil {
+	if err := g.commit(ctx, tx); err != nil {
+		if errors.Is(err, errCommitUnknown) {
+			s.log.Error("postgres commit failed", "ops", 1, "err", err)
+			return errUnavailable(err)
+		}
 		return dbError(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		s.log.Error("postgres commit failed", "ops", 1, "err", err)
-		return errUnavailable(err)
 	}
 	return nil
 }
@@ -339,7 +339,7 @@ func dbError(err error) error {
 // wtx is the transaction as one op sees it.
 type wtx struct {
 	ctx   context.Context
-	tx    pgx.Tx
+	tx    *txConn
 	s     *Store
 	g     *group   // what the group's earlier successful ops did
 	op    *opState // what this op does; joins g if it succeeds
