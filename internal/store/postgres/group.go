@@ -37,6 +37,7 @@ type group struct {
 	known   map[string][]store.PartRef           // their correlations in the database
 	orphans map[string][]int64                   // receipts kept for them (orphan_receipts ids)
 	eps     map[string][]*herald.WebhookEndpoint // accounts' enabled endpoints
+	idem    map[string]idempotency               // "account\nkey" → its idempotency record
 }
 
 type opState struct{ changes }
@@ -59,7 +60,8 @@ type statement struct {
 
 func newGroup() *group {
 	return &group{changes: changes{msgs: map[string]*herald.Message{}}, keyed: map[string]bool{},
-		known: map[string][]store.PartRef{}, orphans: map[string][]int64{}, eps: map[string][]*herald.WebhookEndpoint{}}
+		known: map[string][]store.PartRef{}, orphans: map[string][]int64{}, eps: map[string][]*herald.WebhookEndpoint{},
+		idem: map[string]idempotency{}}
 }
 func newOpState() *opState { return &opState{changes{msgs: map[string]*herald.Message{}}} }
 

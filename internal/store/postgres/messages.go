@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,13 +17,20 @@ import (
 	"github.com/herald-sms/herald/internal/store"
 )
 
-// CreateMessages implements store.Messages. The idempotency record is
-// inserted at once (ON CONFLICT DO NOTHING), so a second request with the
-// same key, from this node or another, waits for the first one's
-// transaction and then sees its record; the messages, parts and first
-// events are written with the group's other rows.
+// CreateMessages implements store.Messages. The group inserts the
+// idempotency records of all its items with one statement (ON CONFLICT DO
+// NOTHING), so a second request with the same key, from this node or
+// another, waits for the first one's transaction and then sees its
+// record; the messages, parts and first events are written with the
+// group's other rows.
 func (s *Store) CreateMessages(ctx context.Context, items []*store.NewMessage) error {
-	return s.write(ctx, needs{}, func(w *wtx) error {
+	var n needs
+	for _, it := range items {
+		if it.IdempotencyKey != "" {
+			n.idem = append(n.idem, idemRecord(it))
+		}
+	}
+	return s.write(ctx, n, func(w *wtx) error {
 		for _, it := range items {
 			it.Replayed, it.Existing, it.Err = false, nil, nil
 			if err := w.createMessage(it); err != nil {
@@ -36,35 +45,98 @@ func (s *Store) CreateMessages(ctx context.Context, items []*store.NewMessage) e
 	})
 }
 
+// idempotency is one idempotency record.
+type idempotency struct {
+	accountID, key string
+	hash           []byte
+	messageID      string
+	createdAt      int64
+}
+
+func idemRecord(it *store.NewMessage) idempotency {
+	return idempotency{accountID: it.Message.AccountID, key: it.IdempotencyKey, hash: nonNil(it.RequestHash),
+		messageID: it.Message.ID, createdAt: ns(it.Message.CreatedAt)}
+}
+
+// claimKeys inserts the idempotency records the transaction has not
+// seen, in (account, key) order so that two transactions inserting the
+// same keys do not deadlock, and the first of the same key wins; then it
+// reads back the record of each key (the one inserted, or the one that
+// was there), in one round trip.
+func (w *wtx) claimKeys(recs []idempotency) error {
+	var need []idempotency
+	for _, r := range recs {
+		ck := r.accountID + "\n" + r.key
+		if _, ok := w.g.idem[ck]; ok {
+			continue
+		}
+		w.g.idem[ck] = idempotency{} // placeholder: the first of a key is the one inserted
+		need = append(need, r)
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(need, func(a, b idempotency) int {
+		return cmp.Or(cmp.Compare(a.accountID, b.accountID), cmp.Compare(a.key, b.key))
+	})
+	rows := idempotencyInserts.rows()
+	for _, r := range need {
+		rows.add(r.accountID, r.key, r.hash, r.messageID, r.createdAt)
+	}
+	b := &pgx.Batch{}
+	b.Queue(rows.kind.sql, rows.cols...)
+	b.Queue(`SELECT account_id, key, hash, message_id FROM idempotency
+		WHERE (account_id, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, rows.cols[0], rows.cols[1])
+	br := w.tx.SendBatch(w.ctx, b)
+	defer br.Close()
+	tag, err := br.Exec()
+	if err != nil {
+		return fmt.Errorf("postgres: idempotency: %w", err)
+	}
+	if tag.RowsAffected() > 0 {
+		w.wrote = true
+	}
+	found, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("postgres: idempotency: %w", err)
+	}
+	defer found.Close()
+	for found.Next() {
+		var r idempotency
+		if err := found.Scan(&r.accountID, &r.key, &r.hash, &r.messageID); err != nil {
+			return fmt.Errorf("postgres: idempotency: %w", err)
+		}
+		w.g.idem[r.accountID+"\n"+r.key] = r
+	}
+	if err := found.Err(); err != nil {
+		return fmt.Errorf("postgres: idempotency: %w", err)
+	}
+	return nil
+}
+
 func (w *wtx) createMessage(it *store.NewMessage) error {
 	m := it.Message
 	if it.IdempotencyKey != "" {
-		var id string
-		err := w.queryRow(`INSERT INTO idempotency (account_id, key, hash, message_id, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (account_id, key) DO NOTHING RETURNING message_id`,
-			m.AccountID, it.IdempotencyKey, nonNil(it.RequestHash), m.ID, ns(m.CreatedAt)).Scan(&id)
+		if err := w.claimKeys([]idempotency{idemRecord(it)}); err != nil {
+			return err
+		}
+		rec := w.g.idem[m.AccountID+"\n"+it.IdempotencyKey]
 		switch {
-		case err == nil:
-			w.wrote = true
-		case errors.Is(err, pgx.ErrNoRows):
-			// The key is taken (and committed, or ours).
-			var hash []byte
-			if err := w.queryRow(`SELECT hash, message_id FROM idempotency WHERE account_id = $1 AND key = $2`,
-				m.AccountID, it.IdempotencyKey).Scan(&hash, &id); err != nil {
-				return fmt.Errorf("postgres: idempotency: %w", err)
-			}
-			if !bytes.Equal(hash, it.RequestHash) {
+		case rec.messageID == "":
+			return fmt.Errorf("postgres: idempotency: no record for key %q after the insert", it.IdempotencyKey)
+		case rec.messageID != m.ID:
+			// The key was taken: by an earlier request (committed, or in
+			// this transaction).
+			if !bytes.Equal(rec.hash, it.RequestHash) {
 				return &herald.Error{Kind: herald.KindConflict, Code: "idempotency_key_reused",
 					Message: "this Idempotency-Key was used with a different request", Field: "Idempotency-Key"}
 			}
-			prev, err := w.readMessage(id)
+			prev, err := w.readMessage(rec.messageID)
 			if err != nil {
 				return err
 			}
 			it.Replayed, it.Existing = true, prev
 			return nil
-		default:
-			return fmt.Errorf("postgres: idempotency: %w", err)
 		}
 	}
 	w.op.msgs[m.ID] = copyMessage(m)

@@ -17,17 +17,24 @@ import (
 type needs struct {
 	ids  []string      // messages to lock
 	keys []correlation // receipt keys to lock, with their correlations and kept receipts
+	idem []idempotency // idempotency records to insert (or find)
 }
 
-// prefetch locks and reads what the ops of a group need: the receipt
-// keys first (one round trip), then the messages, including those the
-// keys name, with their parts and their accounts' endpoints (one more).
+// prefetch locks and reads what the ops of a group need: the
+// idempotency records (one round trip), the receipt keys (one more),
+// then the messages, including those the keys name, with their parts and
+// their accounts' endpoints (one more).
 func (w *wtx) prefetch(ns []needs) error {
 	var ids []string
 	var keys []correlation
+	var idem []idempotency
 	for _, n := range ns {
 		ids = append(ids, n.ids...)
 		keys = append(keys, n.keys...)
+		idem = append(idem, n.idem...)
+	}
+	if err := w.claimKeys(idem); err != nil {
+		return err
 	}
 	if err := w.lockKeys(keys); err != nil {
 		return err

@@ -135,6 +135,9 @@ var (
 	correlationInserts = newKind("correlation", `INSERT INTO correlation (carrier, key, message_id, seq)
 		SELECT * FROM %s ON CONFLICT DO NOTHING`,
 		"carrier text", "key text", "message_id text", "seq bigint")
+	idempotencyInserts = newKind("idempotency", `INSERT INTO idempotency (account_id, key, hash, message_id,
+		created_at) SELECT * FROM %s ON CONFLICT (account_id, key) DO NOTHING`,
+		"account_id text", "key text", "hash bytea", "message_id text", "created_at bigint")
 	attemptUpdates = newKind("attempts", `UPDATE deliveries d SET attempts = d.attempts + 1,
 		last_status = v.last_status, last_error = v.last_error, next_at = v.next_at, state = v.state,
 		delivered_at = v.delivered_at FROM %s WHERE d.id = v.id`,
