@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -305,6 +306,8 @@ func TestBenchResultLine(t *testing.T) {
 //
 //	go test ./cmd/herald -run '^$' -bench Platform/batch=1 -benchtime 20000x -cpuprofile cpu.out
 //
+// With HERALD_BENCH_STORE=postgres://… it runs on that (empty) database.
+//
 // The figures are of the client and the server on the same CPUs; docs/bench.md
 // describes the two-process run whose figures are published.
 func BenchmarkPlatform(b *testing.B) {
@@ -321,6 +324,7 @@ func BenchmarkPlatform(b *testing.B) {
 			n, _ := strconv.Atoi(port)
 			cfg := defaultConfig()
 			cfg.Data = b.TempDir()
+			cfg.Store = os.Getenv("HERALD_BENCH_STORE") // a postgres:// URL to run on PostgreSQL
 			cfg.HTTP = "127.0.0.1:0"
 			cfg.WebhookAllowLoopback = true
 			off := false

@@ -20,7 +20,11 @@ import (
 // the file (--config, JSON), then environment variables (HERALD_*), then
 // flags. docs/configuration.md documents every field.
 type Config struct {
-	Data          string   `json:"data"`           // data directory (HERALD_DATA)
+	Data string `json:"data"` // data directory (HERALD_DATA)
+	// Store is a postgres:// URL to keep messages in PostgreSQL (several
+	// nodes may share it); empty keeps them in SQLite in Data
+	// (HERALD_STORE).
+	Store         string   `json:"store"`
 	HTTP          string   `json:"http"`           // API listen address (HERALD_HTTP)
 	DefaultRegion string   `json:"default_region"` // ISO country for national numbers (HERALD_DEFAULT_REGION)
 	DefaultFrom   string   `json:"default_from"`   // sender when a request gives none (HERALD_DEFAULT_FROM)
@@ -133,6 +137,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		}
 	}
 	set("HERALD_DATA", &c.Data)
+	set("HERALD_STORE", &c.Store)
 	set("HERALD_HTTP", &c.HTTP)
 	set("HERALD_DEFAULT_REGION", &c.DefaultRegion)
 	set("HERALD_DEFAULT_FROM", &c.DefaultFrom)
@@ -263,6 +268,9 @@ func redactErr(err error, raw string) error {
 func (c *Config) validate() error {
 	if c.Data == "" {
 		return errors.New("config: data: must not be empty")
+	}
+	if err := checkStore(c.Store); err != nil {
+		return fmt.Errorf("config: store: %w", err)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fmt.Errorf("config: http: %q is not host:port", c.HTTP)

@@ -4,28 +4,32 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/herald-sms/herald/internal/herald"
-	"github.com/herald-sms/herald/internal/store/sqlite"
 )
 
-// runKeys is `herald keys create --data DIR [--account NAME]`.
+// runKeys is `herald keys create [--store URL | --data DIR] [--account NAME]`.
 func (m *Main) runKeys(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(m.Stderr, "usage: herald keys create [--data DIR] [--account NAME]")
+		fmt.Fprintln(m.Stderr, "usage: herald keys create [--store URL | --data DIR] [--account NAME]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("keys create", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	data := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory (env HERALD_DATA)")
+	storeURL := fs.String("store", envOr("HERALD_STORE", ""), "PostgreSQL URL (env HERALD_STORE); empty: SQLite in --data")
 	account := fs.String("account", "default", "account name; created if it does not exist")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
-	st, err := sqlite.Open(*data, sqlite.Options{})
+	if err := checkStore(*storeURL); err != nil {
+		return fmt.Errorf("keys: --store: %w", err)
+	}
+	st, err := openStore(ctx, *storeURL, *data, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return err
+		return fmt.Errorf("keys: store %s: %w", describeStore(*storeURL, *data), err)
 	}
 	defer st.Close()
 	acc, err := st.EnsureAccount(ctx, *account)

@@ -69,6 +69,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runServe(ctx, rest)
 	case "keys":
 		return m.runKeys(ctx, rest)
+	case "migrate":
+		return m.runMigrate(ctx, rest)
 	case "send":
 		return m.runSend(ctx, rest)
 	case "bench":
@@ -89,6 +91,7 @@ func (m *Main) usage() {
 Commands:
   serve      run Herald: the HTTP API, the carrier links and the webhooks
   keys       create an API key (herald keys create)
+  migrate    apply the store's schema migrations (SQLite or PostgreSQL)
   send       send one message through a running server
   bench      drive a running server with load and print the latencies
   smsc-sim   run an SMSC simulator (SMPP server with receipts, errors and MO)

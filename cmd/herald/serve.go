@@ -21,7 +21,6 @@ import (
 	"github.com/herald-sms/herald/internal/intake"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
-	"github.com/herald-sms/herald/internal/store/sqlite"
 	"github.com/herald-sms/herald/internal/webhook"
 )
 
@@ -33,7 +32,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	log := newLogger(m.Stderr, cfg.LogLevel)
 	return RunPlatform(ctx, cfg, log, func(p *Platform) {
-		fmt.Fprintf(m.Stdout, "herald %s serving the API on http://%s (data in %s)\n", version, p.HTTPAddr, cfg.Data)
+		fmt.Fprintf(m.Stdout, "herald %s serving the API on http://%s (store: %s)\n", version, p.HTTPAddr, describeStore(cfg.Store, cfg.Data))
 		for _, l := range p.carriers {
 			fmt.Fprintf(m.Stdout, "carrier %s\n", l)
 		}
@@ -54,6 +53,7 @@ func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, e
 	fs.SetOutput(m.Stderr)
 	configPath := fs.String("config", getenv("HERALD_CONFIG"), "configuration file (JSON; see docs/configuration.md)")
 	data := fs.String("data", "", "data directory (default ./herald-data; env HERALD_DATA)")
+	storeURL := fs.String("store", "", "PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DB (env HERALD_STORE); default: SQLite in --data")
 	httpAddr := fs.String("http", "", "API listen address (default 127.0.0.1:8080; env HERALD_HTTP)")
 	var carriers []string
 	fs.Func("carrier", "SMPP carrier URL, repeatable: smpp://SYSTEM_ID:PASSWORD@HOST:PORT?binds=2&window=100&tps=500", func(s string) error {
@@ -77,6 +77,9 @@ func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, e
 	}
 	if *data != "" {
 		cfg.Data = *data
+	}
+	if *storeURL != "" {
+		cfg.Store = *storeURL
 	}
 	if *httpAddr != "" {
 		cfg.HTTP = *httpAddr
@@ -114,7 +117,7 @@ type Platform struct {
 	HTTPAddr string // where the API listens
 	SimAddr  string // the built-in simulator's SMPP address, when on
 
-	Store      *sqlite.Store
+	Store      store.Store
 	Simulator  *smscsim.Simulator
 	Dispatcher *dispatch.Dispatcher
 	Webhooks   *webhook.Worker
@@ -127,9 +130,9 @@ type Platform struct {
 // and links, webhooks, simulator, store) and returns.
 func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Platform)) error {
 	p := &Platform{}
-	st, err := sqlite.Open(cfg.Data, sqlite.Options{Logger: log})
+	st, err := openStore(ctx, cfg.Store, cfg.Data, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: store %s: %w", describeStore(cfg.Store, cfg.Data), err)
 	}
 	p.Store = st
 	defer st.Close()
@@ -274,7 +277,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			}
 		}
 	})
-	log.Info("herald started", "http", p.HTTPAddr, "data", cfg.Data, "carriers", len(links), "simulator", useSim)
+	log.Info("herald started", "http", p.HTTPAddr, "store", describeStore(cfg.Store, cfg.Data), "carriers", len(links), "simulator", useSim)
 	if ready != nil {
 		ready(p)
 	}
@@ -300,7 +303,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 // receiptSink stores receipts and inbound messages, and wakes the
 // webhook worker.
 type receiptSink struct {
-	st   *sqlite.Store
+	st   store.Store
 	wake func()
 	mo   *inbound.Service // set before the links run
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/store"
+	"github.com/herald-sms/herald/internal/store/postgres/pgtest"
 	"github.com/herald-sms/herald/internal/webhook"
 )
 
@@ -96,6 +97,21 @@ func (tp *testPlatform) do(t *testing.T, method, path, body string, header map[s
 // verifies.
 func TestFirstMessageDeliveredWithSignedWebhook(t *testing.T) {
 	t.Parallel()
+	firstMessageDelivered(t, nil)
+}
+
+// TestFirstMessageDeliveredOnPostgres is the same promise with the
+// messages in PostgreSQL (HERALD_TEST_POSTGRES_URL).
+func TestFirstMessageDeliveredOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	firstMessageDelivered(t, func(c *Config) { c.Store = url })
+}
+
+// firstMessageDelivered sends a message through a platform configured by
+// mutate and waits for its delivered webhook.
+func firstMessageDelivered(t *testing.T, mutate func(*Config)) {
+	t.Helper()
 	type hook struct {
 		typ string
 		err error
@@ -114,7 +130,7 @@ func TestFirstMessageDeliveredWithSignedWebhook(t *testing.T) {
 		hooks <- hook{typ: ev.Type, err: err}
 	}))
 	defer receiver.Close()
-	tp := startPlatform(t, nil)
+	tp := startPlatform(t, mutate)
 	mu.Lock()
 	secret = tp.account.WebhookSecret
 	mu.Unlock()
@@ -150,7 +166,18 @@ func TestFirstMessageDeliveredWithSignedWebhook(t *testing.T) {
 // one Idempotency-Key create exactly one message.
 func TestIdempotentConcurrentRequests(t *testing.T) {
 	t.Parallel()
-	tp := startPlatform(t, nil)
+	idempotentConcurrentRequests(t, nil)
+}
+
+func TestIdempotentConcurrentRequestsOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	idempotentConcurrentRequests(t, func(c *Config) { c.Store = url })
+}
+
+func idempotentConcurrentRequests(t *testing.T, mutate func(*Config)) {
+	t.Helper()
+	tp := startPlatform(t, mutate)
 	const n = 100
 	var wg sync.WaitGroup
 	ids := make(chan string, n)

@@ -218,47 +218,17 @@ func (b *batch) part(r store.PartRef) (*msgState, int, error) {
 
 // transition applies t to part i of st if the state machine allows it.
 func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error) {
-	p := &st.m.Parts[i]
-	if !herald.CanTransition(p.Status, t.To) {
+	if !store.ApplyTransition(st.m, i, t) {
 		return false, nil
-	}
-	p.Status = t.To
-	if t.SubmitStatus != 0 || t.To == herald.StatusSent {
-		p.SubmitStatus = t.SubmitStatus
-	}
-	if t.CarrierMessageID != "" {
-		p.CarrierMessageID = t.CarrierMessageID
-	}
-	switch t.To {
-	case herald.StatusSending:
-		p.Attempts++
-	case herald.StatusSent:
-		p.SubmittedAt = t.At
-	case herald.StatusQueued:
-		p.NextAttemptAt = t.NextAttemptAt
-	default:
-		if t.To.Final() {
-			p.DoneAt = t.At
-		}
-	}
-	if t.ReceiptStat != "" || t.ReceiptErr != "" {
-		p.ReceiptStat, p.ReceiptErr = t.ReceiptStat, t.ReceiptErr
 	}
 	if t.Resent {
 		st.resent++
-	}
-	if t.ErrorCode != "" {
-		st.m.ErrorCode, st.m.ErrorMessage = t.ErrorCode, t.ErrorMessage
 	}
 	st.dirty[i] = true
 	tc := t
 	st.cause = &tc
 	if st.m.PartCount > 1 {
-		st.events = append(st.events, herald.Event{
-			ID: herald.NewID("evt", t.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
-			Type: "part." + string(t.To), Status: t.To, PartSeq: p.Seq, At: t.At,
-			Carrier: t.Carrier, CarrierCode: t.CarrierCode, Detail: t.Detail,
-		})
+		st.events = append(st.events, store.PartEvent(st.m, st.m.Parts[i].Seq, t))
 	}
 	if len(t.CorrelationKeys) > 0 {
 		if err := b.correlate(st, i, t); err != nil {
@@ -394,51 +364,18 @@ func (b *batch) flushOne(st *msgState) error {
 	for i := range st.events {
 		b.addEvent(&st.events[i])
 	}
-	statuses := make([]herald.Status, len(st.m.Parts))
-	for i, p := range st.m.Parts {
-		statuses[i] = p.Status
-	}
-	next := herald.DeriveStatus(statuses)
-	cause := st.cause
-	changed := next != st.m.Status
-	if !changed && st.resent == 0 {
+	events, notify, write := store.Settle(st.m, st.resent, st.cause)
+	if !write {
 		return nil
-	}
-	st.m.Status = next
-	st.m.Resends += st.resent
-	st.m.UpdatedAt = cause.At
-	if st.m.Status == herald.StatusDelivered || st.m.Status == herald.StatusSent {
-		// An error code describes a failure; a later success clears it.
-		st.m.ErrorCode, st.m.ErrorMessage = "", ""
 	}
 	b.messages.add(st.m.ID, string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends, ns(st.m.UpdatedAt))
-	if st.resent > 0 {
-		ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
-			Type: "message.resent", Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
-			Detail: fmt.Sprintf("submitted again (%d in all): an earlier submit_sm may have reached the carrier without its response being recorded", st.m.Resends)}
-		b.addEvent(&ev)
+	for i := range events {
+		b.addEvent(&events[i])
 	}
-	if !changed {
-		return nil
-	}
-	ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
-		Type: herald.EventType(st.m.Status), Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
-		CarrierCode: cause.CarrierCode, Detail: cause.Detail}
-	b.addEvent(&ev)
-	if notifies(st.m.Status) {
-		if err := b.deliveries(st.m, &ev); err != nil {
-			return err
-		}
+	if notify != nil {
+		return b.deliveries(st.m, notify)
 	}
 	return nil
-}
-
-// notifies reports whether a message status change is pushed to
-// webhooks. queued and sending are dispatch-internal steps taken within
-// milliseconds of each other; they are kept in the event history but not
-// pushed (as Twilio does not push its initial status).
-func notifies(s herald.Status) bool {
-	return s != herald.StatusQueued && s != herald.StatusSending && s != herald.StatusAccepted
 }
 
 // deliveries queues the event for the message's callback URL and every

@@ -4,12 +4,10 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+	"slices"
 	"time"
+
+	"github.com/herald-sms/herald/internal/store/migration"
 )
 
 // The schema is a numbered series of migrations (migrations/NNNN_name.sql),
@@ -21,39 +19,41 @@ import (
 var migrationFS embed.FS
 
 // Migration is one schema step.
-type Migration struct {
-	Version int
-	Name    string
-	SQL     string
-}
+type Migration = migration.Migration
 
 // Migrations returns the embedded migrations in order.
 func Migrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+	ms, err := migration.Load(migrationFS, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return ms, nil
+}
+
+// Migrate opens (creating if needed) the database in dir, applies the
+// migrations it has not seen yet and returns them; it is what `herald
+// migrate` runs. Open does the same.
+func Migrate(dir string) ([]Migration, error) {
+	db, err := openWriter(dir)
 	if err != nil {
 		return nil, err
 	}
-	var ms []Migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		name := e.Name()
-		num, rest, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration file %q: want NNNN_name.sql", name)
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("sqlite: migrations %q and %q share version %d", other, name, v)
-		}
-		seen[v] = name
-		b, err := migrationFS.ReadFile(path.Join("migrations", name))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, Migration{Version: v, Name: rest, SQL: string(b)})
+	defer db.Close()
+	versions, err := migrate(db)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	return ms, nil
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, m := range ms {
+		if slices.Contains(versions, m.Version) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // migrate applies the migrations db has not seen yet and returns the

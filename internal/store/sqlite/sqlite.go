@@ -81,23 +81,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("sqlite: data directory: %w", err)
-	}
-	path := filepath.Join(dir, "herald.db")
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
+	w, dsn, err := openWriterDSN(dir)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
 	if _, err := migrate(w); err != nil {
 		w.Close()
 		return nil, err
@@ -135,6 +122,34 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	go s.writer()
 	return s, nil
+}
+
+// openWriterDSN opens the single writer connection to dir/herald.db,
+// creating the directory, and returns it with its DSN.
+func openWriterDSN(dir string) (*sql.DB, string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("sqlite: data directory: %w", err)
+	}
+	path := filepath.Join(dir, "herald.db")
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	return w, dsn, nil
+}
+
+func openWriter(dir string) (*sql.DB, error) {
+	w, _, err := openWriterDSN(dir)
+	return w, err
 }
 
 // Close waits for queued writes to commit, then closes the database.
