@@ -22,7 +22,8 @@ type Migration struct {
 func (m Migration) String() string { return fmt.Sprintf("%04d_%s", m.Version, m.Name) }
 
 // Load returns the migrations in dir of fsys, in version order. File
-// names must be NNNN_name.sql with distinct positive versions.
+// names must be NNNN_name.sql with distinct positive versions; the
+// series may have gaps (a number kept for a branch not merged yet).
 func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
@@ -49,4 +50,52 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil
+}
+
+// Plan returns the migrations to apply, in order, to a database that has
+// recorded the versions applied: those numbered above the highest applied
+// one. A database is refused when it has applied a version this binary
+// does not know (a newer binary, or another branch, migrated it), and when
+// it lacks a known version numbered below its highest: such a migration
+// was numbered below one already applied (a branch merged after a later
+// migration shipped) and would otherwise be skipped for ever. A new
+// migration must be numbered above every version any database may have.
+func Plan(ms []Migration, applied []int) ([]Migration, error) {
+	current := 0
+	done := map[int]bool{}
+	for _, v := range applied {
+		done[v] = true
+		current = max(current, v)
+	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+	}
+	last := 0
+	if n := len(ms); n > 0 {
+		last = ms[n-1].Version
+	}
+	if current > last {
+		return nil, fmt.Errorf("the database is at schema version %d, newer than this binary knows (%d); use a newer herald", current, last)
+	}
+	var unknown []int
+	for v := range done {
+		if !known[v] {
+			unknown = append(unknown, v)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Ints(unknown)
+		return nil, fmt.Errorf("the database has applied schema version %d, which this binary does not know (a build of another branch migrated it); use the herald that did", unknown[0])
+	}
+	var out []Migration
+	for _, m := range ms {
+		switch {
+		case m.Version > current:
+			out = append(out, m)
+		case !done[m.Version]:
+			return nil, fmt.Errorf("migration %s is numbered below the database's schema version %d but was never applied; it must be renumbered above every version already released", m, current)
+		}
+	}
+	return out, nil
 }

@@ -396,6 +396,20 @@ func (b *batch) flushOne(st *msgState) error {
 	return nil
 }
 
+// endpoints returns the account's enabled webhook endpoints, read (FOR
+// SHARE) once per transaction.
+func (w *wtx) endpoints(accountID string) ([]*herald.WebhookEndpoint, error) {
+	if eps, ok := w.g.eps[accountID]; ok {
+		return eps, nil
+	}
+	eps, err := loadEndpoints(w.ctx, w.tx, accountID, true)
+	if err != nil {
+		return nil, err
+	}
+	w.g.eps[accountID] = eps
+	return eps, nil
+}
+
 // deliveries queues the event for the message's callback URL and every
 // enabled endpoint of the account that wants it. Endpoints are read in
 // the transaction, not cached: another node may have just added one.
@@ -415,13 +429,9 @@ func (b *batch) deliveries(m *herald.Message, ev *herald.Event) error {
 		}
 		add("", m.CallbackURL, sec)
 	}
-	eps, ok := b.w.g.eps[m.AccountID]
-	if !ok {
-		var err error
-		if eps, err = loadEndpoints(b.w.ctx, b.w.tx, m.AccountID, true); err != nil {
-			return err
-		}
-		b.w.g.eps[m.AccountID] = eps
+	eps, err := b.w.endpoints(m.AccountID)
+	if err != nil {
+		return err
 	}
 	for _, e := range eps {
 		if e.Wants(ev.Type) {

@@ -24,7 +24,41 @@ type changes struct {
 	events     []herald.Event
 	dels       []delivery
 	corr       []correlation
+	more       moreRows    // rows of the other tables (inbound messages, ledger entries …)
 	later      []statement // other writes, run with the rows
+}
+
+// moreRows holds the multi-row writes of the tables outside the message
+// path, by kind, in the order each kind was first used: a new table's
+// writes need a rowKind and w.add, nothing here.
+type moreRows struct {
+	order []*rowKind
+	rows  map[*rowKind]*rows
+}
+
+// add appends one row of kind k.
+func (m *moreRows) add(k *rowKind, vals ...any) {
+	m.of(k).add(vals...)
+}
+
+func (m *moreRows) of(k *rowKind) *rows {
+	r := m.rows[k]
+	if r == nil {
+		if m.rows == nil {
+			m.rows = map[*rowKind]*rows{}
+		}
+		r = k.rows()
+		m.rows[k] = r
+		m.order = append(m.order, k)
+	}
+	return r
+}
+
+// merge appends o's rows.
+func (m *moreRows) merge(o *moreRows) {
+	for _, k := range o.order {
+		m.of(k).appendRows(o.rows[k])
+	}
 }
 
 // group is a transaction's state: its changes, and what it read and
@@ -38,6 +72,7 @@ type group struct {
 	orphans map[string][]int64                   // receipts kept for them (orphan_receipts ids)
 	eps     map[string][]*herald.WebhookEndpoint // accounts' enabled endpoints
 	idem    map[string]idempotency               // "account\nkey" → its idempotency record
+	inbound map[string]bool                      // inbound groups whose lock the transaction holds
 }
 
 type opState struct{ changes }
@@ -61,7 +96,7 @@ type statement struct {
 func newGroup() *group {
 	return &group{changes: changes{msgs: map[string]*herald.Message{}}, keyed: map[string]bool{},
 		known: map[string][]store.PartRef{}, orphans: map[string][]int64{}, eps: map[string][]*herald.WebhookEndpoint{},
-		idem: map[string]idempotency{}}
+		idem: map[string]idempotency{}, inbound: map[string]bool{}}
 }
 func newOpState() *opState { return &opState{changes{msgs: map[string]*herald.Message{}}} }
 
@@ -84,6 +119,7 @@ func (g *group) merge(o *opState) {
 	g.events = append(g.events, o.events...)
 	g.dels = append(g.dels, o.dels...)
 	g.corr = append(g.corr, o.corr...)
+	g.more.merge(&o.more)
 	g.later = append(g.later, o.later...)
 }
 
@@ -99,6 +135,10 @@ func (o *opState) markMessage(id string) {
 		o.dirtyMsgs = append(o.dirtyMsgs, id)
 	}
 }
+
+// add buffers one row of kind k, written with the group's rows if the op
+// succeeds.
+func (w *wtx) add(k *rowKind, vals ...any) { w.op.more.add(k, vals...) }
 
 // later queues a write to run with the group's rows, before the commit.
 func (w *wtx) later(sql string, args ...any) {
@@ -164,6 +204,11 @@ func (g *group) commit(ctx context.Context, tx *txConn) error {
 			b.Queue(r.kind.sql, r.cols...)
 			names = append(names, r.kind.name)
 		}
+	}
+	for _, k := range g.more.order {
+		r := g.more.rows[k]
+		b.Queue(k.sql, r.cols...)
+		names = append(names, k.name)
 	}
 	for _, st := range g.later {
 		b.Queue(st.sql, st.args...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-sms/herald/internal/store/migration"
@@ -15,7 +16,8 @@ import (
 // numbered like SQLite's), each applied once, in order, in its own
 // transaction, and recorded in schema_migrations. Nodes that start
 // together take turns through an advisory lock; a database newer than
-// the binary (a version it does not know) is refused.
+// the binary (a version it does not know) is refused, and so is one that
+// lacks a migration numbered below its highest (migration.Plan).
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -70,18 +72,20 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error) {
 )`); err != nil {
 		return nil, fmt.Errorf("postgres: schema_migrations: %w", err)
 	}
-	var current int
-	if err := conn.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: schema version: %w", err)
 	}
-	if n := len(ms); n > 0 && current > ms[n-1].Version {
-		return nil, fmt.Errorf("postgres: the database is at schema version %d, newer than this binary knows (%d); use a newer herald", current, ms[n-1].Version)
+	done, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: schema version: %w", err)
+	}
+	todo, err := migration.Plan(ms, done)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	var applied []Migration
-	for _, m := range ms {
-		if m.Version <= current {
-			continue
-		}
+	for _, m := range todo {
 		tx, err := conn.Begin(ctx)
 		if err != nil {
 			return applied, fmt.Errorf("postgres: migration %s: %w", m, err)

@@ -18,6 +18,9 @@ type needs struct {
 	ids  []string      // messages to lock
 	keys []correlation // receipt keys to lock, with their correlations and kept receipts
 	idem []idempotency // idempotency records to insert (or find)
+	// inbound groups whose parts the op adds or removes: their locks
+	// (see lockInbound) are taken for the whole group at once, in order.
+	inbound []store.InboundGroup
 }
 
 // prefetch locks and reads what the ops of a group need: the
@@ -28,15 +31,20 @@ func (w *wtx) prefetch(ns []needs) error {
 	var ids []string
 	var keys []correlation
 	var idem []idempotency
+	var inbound []store.InboundGroup
 	for _, n := range ns {
 		ids = append(ids, n.ids...)
 		keys = append(keys, n.keys...)
 		idem = append(idem, n.idem...)
+		inbound = append(inbound, n.inbound...)
 	}
 	if err := w.claimKeys(idem); err != nil {
 		return err
 	}
 	if err := w.lockKeys(keys); err != nil {
+		return err
+	}
+	if err := w.lockInbound(inbound); err != nil {
 		return err
 	}
 	for _, k := range keys {
@@ -58,6 +66,42 @@ func (w *wtx) prefetch(ns []needs) error {
 // the other (the receipt the correlation, or the response the kept
 // receipt), on any node. 1213350724 is "HRCD".
 const receiptLocks = "1213350724"
+
+// inboundLocks is the class of the advisory locks taken on an inbound
+// group (carrier, from, to, ref, total): adding its parts, and storing
+// the message assembled from them, take turns across nodes, so that the
+// call adding its last missing part sees every other part (and completes
+// it, exactly once), and a message stored from it sees every part to
+// remove. 1213352270 is "HRIN".
+const inboundLocks = "1213352270"
+
+func inboundKey(g store.InboundGroup) string {
+	return fmt.Sprintf("%s\n%s\n%s\n%d\n%d", g.Carrier, g.From, g.To, g.Ref, g.Total)
+}
+
+// lockInbound makes sure the transaction holds the locks of the inbound
+// groups gs (taken in a fixed order, so that two transactions do not
+// deadlock on them); one round trip for those it did not have.
+func (w *wtx) lockInbound(gs []store.InboundGroup) error {
+	var names []string
+	for _, g := range gs {
+		k := inboundKey(g)
+		if !w.g.inbound[k] && !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if _, err := w.tx.Exec(w.ctx, `SELECT count(pg_advisory_xact_lock(`+inboundLocks+`, h)) FROM
+		(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS l`, names); err != nil {
+		return fmt.Errorf("postgres: inbound locks: %w", err)
+	}
+	for _, k := range names {
+		w.g.inbound[k] = true
+	}
+	return nil
+}
 
 // lockKeys makes sure the transaction holds the receipt locks of keys
 // (taken in a fixed order, so that two transactions locking the same

@@ -77,6 +77,23 @@ func (r *rows) add(vals ...any) {
 	r.n++
 }
 
+// appendRows appends o's rows (of the same kind).
+func (r *rows) appendRows(o *rows) {
+	for i, c := range o.cols {
+		switch c := c.(type) {
+		case []string:
+			r.cols[i] = append(r.cols[i].([]string), c...)
+		case []int64:
+			r.cols[i] = append(r.cols[i].([]int64), c...)
+		case []bool:
+			r.cols[i] = append(r.cols[i].([]bool), c...)
+		case [][]byte:
+			r.cols[i] = append(r.cols[i].([][]byte), c...)
+		}
+	}
+	r.n += o.n
+}
+
 func toInt64(v any) int64 {
 	switch n := v.(type) {
 	case int:

@@ -13,7 +13,8 @@ import (
 // The schema is a numbered series of migrations (migrations/NNNN_name.sql),
 // each applied once, in order, in its own transaction, and recorded in
 // schema_migrations. A database newer than the binary (a version this
-// binary does not know) is refused rather than used.
+// binary does not know), or one that lacks a migration numbered below its
+// highest, is refused rather than used (migration.Plan).
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
@@ -70,18 +71,29 @@ func migrate(db *sql.DB) ([]int, error) {
 )`); err != nil {
 		return nil, fmt.Errorf("sqlite: schema_migrations: %w", err)
 	}
-	var current int
-	if err := db.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	rows, err := db.Query(`SELECT version FROM schema_migrations`)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: schema version: %w", err)
 	}
-	if n := len(ms); n > 0 && current > ms[n-1].Version {
-		return nil, fmt.Errorf("sqlite: the database is at schema version %d, newer than this binary knows (%d); use a newer herald", current, ms[n-1].Version)
+	var done []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: schema version: %w", err)
+		}
+		done = append(done, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: schema version: %w", err)
+	}
+	todo, err := migration.Plan(ms, done)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	var applied []int
-	for _, m := range ms {
-		if m.Version <= current {
-			continue
-		}
+	for _, m := range todo {
 		tx, err := db.Begin()
 		if err != nil {
 			return applied, err
