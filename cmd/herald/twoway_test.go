@@ -14,6 +14,7 @@ import (
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
+	"github.com/herald-sms/herald/internal/store/postgres/pgtest"
 	"github.com/herald-sms/herald/internal/webhook"
 )
 
@@ -35,10 +36,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // twoWayPlatform starts Herald with binds simulator binds and registers
-// ourNumber for the test account.
-func twoWayPlatform(t *testing.T, binds int) *testPlatform {
+// ourNumber for the test account; storeURL, when set, is its store.
+func twoWayPlatform(t *testing.T, binds int, storeURL ...string) *testPlatform {
 	t.Helper()
-	tp := startPlatform(t, func(c *Config) { c.Simulator.Binds = binds })
+	tp := startPlatform(t, func(c *Config) {
+		c.Simulator.Binds = binds
+		if len(storeURL) > 0 {
+			c.Store = storeURL[0]
+		}
+	})
 	if status, body := tp.do(t, "POST", "/v1/senders", `{"address":"`+ourNumber+`"}`, nil); status != http.StatusCreated {
 		t.Fatalf("POST /v1/senders: %d %s", status, body)
 	}
@@ -86,7 +92,17 @@ func errorCode(body []byte) string {
 // recipient_opted_out; START reverses it; HELP is answered.
 func TestInboundStopStartHelp(t *testing.T) {
 	t.Parallel()
-	tp := twoWayPlatform(t, 1)
+	inboundStopStartHelp(t, twoWayPlatform(t, 1))
+}
+
+// TestInboundStopStartHelpOnPostgres is the same with the PostgreSQL store
+// (HERALD_TEST_POSTGRES_URL).
+func TestInboundStopStartHelpOnPostgres(t *testing.T) {
+	t.Parallel()
+	inboundStopStartHelp(t, twoWayPlatform(t, 1, pgtest.URL(t)))
+}
+
+func inboundStopStartHelp(t *testing.T, tp *testPlatform) {
 	send := func() (int, []byte) {
 		return tp.do(t, "POST", "/v1/messages", `{"to":"`+person+`","from":"`+ourNumber+`","body":"Your order shipped"}`, nil)
 	}
@@ -168,7 +184,17 @@ func TestInboundStopStartHelp(t *testing.T) {
 // UCS-2.
 func TestInboundReassemblyAcrossBinds(t *testing.T) {
 	t.Parallel()
-	tp := twoWayPlatform(t, 2)
+	inboundReassemblyAcrossBinds(t, twoWayPlatform(t, 2))
+}
+
+// TestInboundReassemblyAcrossBindsOnPostgres is the same with the PostgreSQL store
+// (HERALD_TEST_POSTGRES_URL).
+func TestInboundReassemblyAcrossBindsOnPostgres(t *testing.T) {
+	t.Parallel()
+	inboundReassemblyAcrossBinds(t, twoWayPlatform(t, 2, pgtest.URL(t)))
+}
+
+func inboundReassemblyAcrossBinds(t *testing.T, tp *testPlatform) {
 	texts := []string{
 		strings.Repeat("GSM-7 text with {braces} and €uro; ", 12), // 3 parts of GSM-7 (extension table)
 		strings.Repeat("Юникод и эмодзи 😀 — по-русски. ", 5),      // 3 parts of UCS-2
@@ -344,7 +370,17 @@ func TestTwoWayBadInputs(t *testing.T) {
 // rejected by it, never sent.
 func TestOptOutRejectsScheduled(t *testing.T) {
 	t.Parallel()
-	tp := twoWayPlatform(t, 1)
+	optOutRejectsScheduled(t, twoWayPlatform(t, 1))
+}
+
+// TestOptOutRejectsScheduledOnPostgres is the same with the PostgreSQL store
+// (HERALD_TEST_POSTGRES_URL).
+func TestOptOutRejectsScheduledOnPostgres(t *testing.T) {
+	t.Parallel()
+	optOutRejectsScheduled(t, twoWayPlatform(t, 1, pgtest.URL(t)))
+}
+
+func optOutRejectsScheduled(t *testing.T, tp *testPlatform) {
 	at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	status, body := tp.do(t, "POST", "/v1/messages", `{"to":"`+person+`","from":"`+ourNumber+`","body":"Sale tomorrow","type":"marketing","send_at":"`+at+`"}`, nil)
 	var m herald.MessageView
