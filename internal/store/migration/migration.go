@@ -53,23 +53,22 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 }
 
 // Plan returns the migrations to apply, in order, to a database that has
-// recorded the versions applied: those numbered above the highest applied
-// one. A database is refused when it has applied a version this binary
-// does not know (a newer binary, or another branch, migrated it), and when
-// it lacks a known version numbered below its highest: such a migration
-// was numbered below one already applied (a branch merged after a later
-// migration shipped) and would otherwise be skipped for ever. A new
-// migration must be numbered above every version any database may have.
-func Plan(ms []Migration, applied []int) ([]Migration, error) {
+// recorded applied (version → name): those numbered above the highest
+// applied one. A database is refused when it has applied a version this
+// binary does not know, or knows by another name (a newer binary, or a
+// build of another branch, migrated it), and when it lacks a known
+// version numbered below its highest: such a migration was numbered below
+// one already applied (a branch merged after a later migration shipped)
+// and would otherwise be skipped for ever. A new migration must be
+// numbered above every version any database may have.
+func Plan(ms []Migration, applied map[int]string) ([]Migration, error) {
 	current := 0
-	done := map[int]bool{}
-	for _, v := range applied {
-		done[v] = true
+	for v := range applied {
 		current = max(current, v)
 	}
-	known := map[int]bool{}
+	known := map[int]string{}
 	for _, m := range ms {
-		known[m.Version] = true
+		known[m.Version] = m.Name
 	}
 	last := 0
 	if n := len(ms); n > 0 {
@@ -78,22 +77,27 @@ func Plan(ms []Migration, applied []int) ([]Migration, error) {
 	if current > last {
 		return nil, fmt.Errorf("the database is at schema version %d, newer than this binary knows (%d); use a newer herald", current, last)
 	}
-	var unknown []int
-	for v := range done {
-		if !known[v] {
-			unknown = append(unknown, v)
-		}
+	var versions []int
+	for v := range applied {
+		versions = append(versions, v)
 	}
-	if len(unknown) > 0 {
-		sort.Ints(unknown)
-		return nil, fmt.Errorf("the database has applied schema version %d, which this binary does not know (a build of another branch migrated it); use the herald that did", unknown[0])
+	sort.Ints(versions)
+	for _, v := range versions {
+		name, ok := known[v]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("the database has applied schema version %d (%s), which this binary does not know (a build of another branch migrated it); use the herald that did", v, applied[v])
+		case name != applied[v]:
+			return nil, fmt.Errorf("the database's schema version %d is %s, this binary's is %s (a build of another branch migrated it); use the herald that did", v, applied[v], name)
+		}
 	}
 	var out []Migration
 	for _, m := range ms {
+		_, done := applied[m.Version]
 		switch {
 		case m.Version > current:
 			out = append(out, m)
-		case !done[m.Version]:
+		case !done:
 			return nil, fmt.Errorf("migration %s is numbered below the database's schema version %d but was never applied; it must be renumbered above every version already released", m, current)
 		}
 	}

@@ -43,20 +43,23 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	core, inbound, verify := map[int]string{1: "core"}, map[int]string{1: "core", 3: "inbound"}, map[int]string{1: "core", 3: "inbound", 4: "verify"}
 	for _, tc := range []struct {
-		applied []int
+		applied map[int]string
 		want    []int
 		err     string
 	}{
 		{nil, []int{1, 3, 4}, ""},
-		{[]int{1}, []int{3, 4}, ""},
-		{[]int{1, 3}, []int{4}, ""},
-		{[]int{1, 3, 4}, nil, ""},
-		{[]int{1, 3, 4, 5}, nil, "newer than this binary"},
+		{core, []int{3, 4}, ""},
+		{inbound, []int{4}, ""},
+		{verify, nil, ""},
+		{map[int]string{1: "core", 3: "inbound", 4: "verify", 5: "later"}, nil, "newer than this binary"},
 		// Applied by a build of another branch.
-		{[]int{1, 2}, nil, "does not know"},
+		{map[int]string{1: "core", 2: "verify"}, nil, "does not know"},
+		{map[int]string{1: "core", 2: "verify", 3: "fraud"}, nil, "does not know"},
+		{map[int]string{1: "core", 3: "fraud"}, nil, "another branch"},
 		// 0003 was numbered below 0004, already applied: it would be skipped.
-		{[]int{1, 4}, nil, "renumbered"},
+		{map[int]string{1: "core", 4: "verify"}, nil, "renumbered"},
 	} {
 		got, err := Plan(ms, tc.applied)
 		if tc.err != "" {

@@ -72,12 +72,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error) {
 )`); err != nil {
 		return nil, fmt.Errorf("postgres: schema_migrations: %w", err)
 	}
-	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := conn.Query(ctx, `SELECT version, name FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: schema version: %w", err)
 	}
-	done, err := pgx.CollectRows(rows, pgx.RowTo[int])
-	if err != nil {
+	done := map[int]string{}
+	var v int
+	var name string
+	if _, err := pgx.ForEachRow(rows, []any{&v, &name}, func() error { done[v] = name; return nil }); err != nil {
 		return nil, fmt.Errorf("postgres: schema version: %w", err)
 	}
 	todo, err := migration.Plan(ms, done)

@@ -71,18 +71,19 @@ func migrate(db *sql.DB) ([]int, error) {
 )`); err != nil {
 		return nil, fmt.Errorf("sqlite: schema_migrations: %w", err)
 	}
-	rows, err := db.Query(`SELECT version FROM schema_migrations`)
+	rows, err := db.Query(`SELECT version, name FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: schema version: %w", err)
 	}
-	var done []int
+	done := map[int]string{}
 	for rows.Next() {
 		var v int
-		if err := rows.Scan(&v); err != nil {
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlite: schema version: %w", err)
 		}
-		done = append(done, v)
+		done[v] = name
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
