@@ -23,9 +23,10 @@ type needs struct {
 	inbound []store.InboundGroup
 }
 
-// prefetch locks and reads what the ops of a group need: the
+// prefetch locks and reads what the ops of a group need (each step only
+// when some op needs it): the
 // idempotency records (one round trip), the receipt keys (one more),
-// then the messages, including those the keys name, with their parts and
+// the inbound groups' locks (one more), then the messages, including those the keys name, with their parts and
 // their accounts' endpoints (one more).
 func (w *wtx) prefetch(ns []needs) error {
 	var ids []string
