@@ -124,14 +124,16 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.r.Close()
 		return nil, err
 	}
-	for name, text := range statements {
-		st, err := w.Prepare(text)
-		if err != nil {
-			s.w.Close()
-			s.r.Close()
-			return nil, fmt.Errorf("sqlite: prepare %s: %w", name, err)
+	for _, set := range []map[string]string{statements, verifyStatements} {
+		for name, text := range set {
+			st, err := w.Prepare(text)
+			if err != nil {
+				s.w.Close()
+				s.r.Close()
+				return nil, fmt.Errorf("sqlite: prepare %s: %w", name, err)
+			}
+			s.stmts[name] = st
 		}
-		s.stmts[name] = st
 	}
 	go s.writer()
 	return s, nil
