@@ -44,6 +44,9 @@ type Options struct {
 	CheckURL func(raw string) error
 	// Accepted is told about newly stored messages, after the commit.
 	Accepted func([]*herald.Message)
+	// Guard, when set, is consulted for each valid message before it is
+	// stored (the fraud guard); an error refuses that message alone.
+	Guard func(ctx context.Context, m *herald.Message) error
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
@@ -92,13 +95,25 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	results := make([]Result, len(reqs))
 	items := make([]*store.NewMessage, 0, len(reqs))
 	index := make([]int, 0, len(reqs))
+	send := make([]*herald.Message, 0, len(reqs)) // what the dispatcher gets: send[j] for items[j]
 	for i := range reqs {
 		m, err := s.build(accountID, &reqs[i], now)
+		if err == nil && s.o.Guard != nil {
+			err = s.o.Guard(ctx, m)
+		}
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
-		it := &store.NewMessage{Message: m}
+		stored := m
+		if reqs[i].Redacted != "" {
+			if stored, err = s.redact(m, reqs[i].Redacted); err != nil {
+				results[i].Err = err
+				continue
+			}
+		}
+		send = append(send, m)
+		it := &store.NewMessage{Message: stored}
 		if idem.Key != "" {
 			it.IdempotencyKey, it.RequestHash = idem.Key, idem.Hash
 			if batch {
@@ -123,7 +138,7 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 			r.Message, r.Replayed = it.Existing, true
 		default:
 			r.Message = it.Message
-			accepted = append(accepted, it.Message)
+			accepted = append(accepted, send[j])
 		}
 	}
 	if len(accepted) > 0 && s.o.Accepted != nil {
@@ -131,6 +146,28 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	}
 	return results, nil
 }
+
+// redact returns the copy of m to store: text as its body and parts,
+// with m's layout (text must need as many parts as m's body).
+func (s *Service) redact(m *herald.Message, text string) (*herald.Message, error) {
+	r := *m
+	r.Body, r.Parts = text, nil
+	opts, err := s.o.Route(m.To, m.Type)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.split(&r, opts.Text); err != nil {
+		return nil, err
+	}
+	if r.PartCount != m.PartCount {
+		return nil, fmt.Errorf("intake: the redacted body needs %d parts, the body %d", r.PartCount, m.PartCount)
+	}
+	return &r, nil
+}
+
+// Normalize returns a destination number in E.164, or the same
+// *herald.Error (code invalid_phone_number, field "to") as Submit.
+func (s *Service) Normalize(raw string) (string, error) { return s.normalizeTo(raw) }
 
 // Cancel cancels a message that has not been sent yet.
 func (s *Service) Cancel(ctx context.Context, accountID, id string) (*herald.Message, error) {

@@ -20,6 +20,12 @@ type Request struct {
 	Reference      string             `json:"reference,omitempty"`
 	Metadata       json.RawMessage    `json:"metadata,omitempty"`
 	SmartEncoding  bool               `json:"smart_encoding,omitempty"`
+
+	// Redacted, when set, is stored in place of Body, which is then only
+	// handed to the dispatcher (in memory) and never written: the Verify
+	// API keeps one-time codes out of the database this way. It must
+	// split into as many parts as Body (same length, digits masked).
+	Redacted string `json:"-"`
 }
 
 // Result is the outcome of one Request.
