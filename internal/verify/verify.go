@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
@@ -52,7 +53,13 @@ type Options struct {
 type Service struct {
 	o Options
 	h hasher
+
+	mu    sync.Mutex
+	ended map[string]herald.VerificationStatus // mu guards ended: account+id → final status, to refuse without the store
 }
+
+// maxEnded bounds the ended cache; beyond it the cache starts over.
+const maxEnded = 100_000
 
 // New returns a Service.
 func New(o Options) (*Service, error) {
@@ -71,7 +78,7 @@ func New(o Options) (*Service, error) {
 	if o.Approved == nil {
 		o.Approved = func(string, string) {}
 	}
-	return &Service{o: o, h: hasher{key: append([]byte(nil), o.Key...)}}, nil
+	return &Service{o: o, h: hasher{key: append([]byte(nil), o.Key...)}, ended: map[string]herald.VerificationStatus{}}, nil
 }
 
 // Limits on requests.
@@ -200,8 +207,26 @@ func (s *Service) Check(ctx context.Context, accountID, id, code string) (CheckA
 		return CheckAnswer{}, herald.FieldError("code", "invalid_code", "code must be %d to %d digits", MinCodeLength, MaxCodeLength)
 	}
 	mac := s.h.sum(id, code)
+	// A verification that has ended never becomes pending again, so its
+	// refusal can be repeated from memory (an attacker hammering an ended
+	// verification costs no store work).
+	key := accountID + "\x00" + id
+	s.mu.Lock()
+	st, ended := s.ended[key]
+	s.mu.Unlock()
+	if ended {
+		return CheckAnswer{}, herald.DecideCheck(&herald.Verification{Status: st}, 0, time.Time{}, s.o.Limits, nil).Err
+	}
 	r, err := s.o.Store.CheckVerification(ctx, store.CheckVerification{AccountID: accountID, ID: id, Now: s.o.Now().UTC(),
 		Limits: s.o.Limits, Match: func(stored []byte) bool { return equal(mac, stored) }})
+	if v := r.Verification; v != nil && v.Status != herald.VerificationPending {
+		s.mu.Lock()
+		if len(s.ended) >= maxEnded {
+			clear(s.ended)
+		}
+		s.ended[key] = v.Status
+		s.mu.Unlock()
+	}
 	if err != nil {
 		return CheckAnswer{}, err
 	}
