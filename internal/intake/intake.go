@@ -46,9 +46,9 @@ type Options struct {
 	Accepted func([]*herald.Message)
 	// Guard, when set, is consulted for each valid message before it is
 	// stored (the fraud guard); an error refuses that message alone.
-	Guard func(ctx context.Context, m *herald.Message) error
-	Now      func() time.Time
-	Logger   *slog.Logger
+	Guard  func(ctx context.Context, m *herald.Message) error
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service is the intake. Safe for concurrent use.
