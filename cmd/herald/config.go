@@ -29,9 +29,13 @@ type Config struct {
 	LogLevel      string   `json:"log_level"`      // debug, info, warn, error (HERALD_LOG_LEVEL)
 	// WebhookAllowLoopback lets webhooks target 127.0.0.1/localhost: for
 	// development and tests only (HERALD_WEBHOOK_ALLOW_LOOPBACK).
-	WebhookAllowLoopback bool            `json:"webhook_allow_loopback"`
-	Simulator            SimulatorConfig `json:"simulator"`
-	Carriers             []CarrierConfig `json:"carriers"`
+	WebhookAllowLoopback bool `json:"webhook_allow_loopback"`
+	// VerifyKey is the HMAC key of one-time codes, hex or base64 of at
+	// least 32 bytes (HERALD_VERIFY_KEY); empty: DATA/verify.key, made on
+	// first start with mode 0600. Never stored in the database.
+	VerifyKey string          `json:"verify_key"`
+	Simulator SimulatorConfig `json:"simulator"`
+	Carriers  []CarrierConfig `json:"carriers"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -136,6 +140,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	set("HERALD_DEFAULT_REGION", &c.DefaultRegion)
 	set("HERALD_DEFAULT_FROM", &c.DefaultFrom)
 	set("HERALD_LOG_LEVEL", &c.LogLevel)
+	set("HERALD_VERIFY_KEY", &c.VerifyKey)
 	if v := getenv("HERALD_WEBHOOK_ALLOW_LOOPBACK"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

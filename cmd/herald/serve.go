@@ -21,6 +21,7 @@ import (
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
 	"github.com/herald-sms/herald/internal/store/sqlite"
+	"github.com/herald-sms/herald/internal/verify"
 	"github.com/herald-sms/herald/internal/webhook"
 )
 
@@ -199,7 +200,9 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 	defaultRoute := routes[cfg.Carriers[0].Name]
 
-	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
+	// Unsent one-time-code messages cannot be recovered (their code is
+	// not stored): verify.Recovering fails them at start-up.
+	disp := dispatch.New(dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
 		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
 	in := intake.New(intake.Options{
@@ -209,7 +212,15 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		Accepted: disp.Accepted,
 		Logger:   log,
 	})
-	apiSrv, err := api.New(api.Options{Intake: in, Store: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
+	verifyKey, err := verify.LoadKey(cfg.VerifyKey, cfg.Data)
+	if err != nil {
+		return err
+	}
+	verifier, err := verify.New(verify.Options{Store: st, Intake: in, Key: verifyKey})
+	if err != nil {
+		return err
+	}
+	apiSrv, err := api.New(api.Options{Intake: in, Store: st, Verify: verifier, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
 	if err != nil {
 		return err
 	}
@@ -251,6 +262,11 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 				log.Warn("purging idempotency keys failed", "err", err)
 			} else if n > 0 {
 				log.Info("purged idempotency keys", "keys", n)
+			}
+			if n, err := st.PurgeVerifications(hookCtx, time.Now().Add(-24*time.Hour)); err != nil {
+				log.Warn("purging verifications failed", "err", err)
+			} else if n > 0 {
+				log.Info("purged verification records", "rows", n)
 			}
 			select {
 			case <-t.C:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/intake"
+	"github.com/herald-sms/herald/internal/verify"
 )
 
 // openAPI is the part of the document the tests look at.
@@ -376,6 +377,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Analysis", analysisView{}},
 		{"WebhookEndpointRequest", webhookRequest{}},
 		{"WebhookEndpoint", webhookView{}},
+		{"VerificationRequest", verify.StartRequest{}},
+		{"Verification", verify.View{}},
+		{"VerificationCheckRequest", checkRequest{}},
+		{"VerificationCheck", verify.CheckAnswer{}},
 	}
 	for _, tc := range tests {
 		s, ok := doc.Components.Schemas[tc.schema]

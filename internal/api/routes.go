@@ -33,6 +33,11 @@ var routes = []route{
 	{http.MethodPost, "/v1/webhooks", false, (*Server).createWebhook},
 	{http.MethodGet, "/v1/webhooks", false, (*Server).listWebhooks},
 	{http.MethodDelete, "/v1/webhooks/{id}", false, (*Server).deleteWebhook},
+
+	{http.MethodPost, "/v1/verifications", false, (*Server).createVerification},
+	{http.MethodGet, "/v1/verifications/{id}", false, (*Server).getVerification},
+	{http.MethodPost, "/v1/verifications/{id}/check", false, (*Server).checkVerification},
+	{http.MethodPost, "/v1/verifications/{id}/cancel", false, (*Server).cancelVerification},
 }
 
 // routeMethods returns the distinct methods of the table, sorted.

@@ -73,6 +73,9 @@ type Options struct {
 	// (for development and tests); it is passed to CheckURL.
 	AllowLoopback bool
 
+	// Verify serves /v1/verifications; nil answers them 404.
+	Verify Verifier
+
 	// Logger receives errors behind 5xx answers, panics and, at debug
 	// level, one line per request. Bodies and keys are never logged.
 	// Default: discard.
@@ -98,6 +101,7 @@ type Server struct {
 	now           func() time.Time
 	keys          *keyCache
 	mux           *http.ServeMux
+	verify        Verifier
 }
 
 // New returns a Server for opts, or an error naming a missing option.
@@ -117,6 +121,7 @@ func New(opts Options) (*Server, error) {
 		log:           opts.Logger,
 		now:           opts.Now,
 		mux:           http.NewServeMux(),
+		verify:        opts.Verify,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
