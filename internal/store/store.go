@@ -29,6 +29,7 @@ type Store interface {
 	Dispatch
 	Webhooks
 	Verifications
+	FraudBlocks
 	Close() error
 }
 
@@ -245,4 +246,16 @@ type Verifications interface {
 	// PurgeVerifications deletes send records and decoys older than
 	// before, and verifications that ended before it.
 	PurgeVerifications(ctx context.Context, before time.Time) (int, error)
+}
+
+// FraudBlocks keeps the fraud guard's blocks and queues their events
+// (fraud.blocked, fraud.unblocked) for the account's webhook endpoints
+// that want them, in the same commit.
+type FraudBlocks interface {
+	// SaveFraudBlock inserts or updates b (by ID) and queues the event of
+	// type event for the account's endpoints.
+	SaveFraudBlock(ctx context.Context, b *herald.FraudBlock, event string, at time.Time) error
+	// FraudBlocks returns the blocks created at or after since, of one
+	// account or ("") of all, oldest first.
+	FraudBlocks(ctx context.Context, accountID string, since time.Time) ([]*herald.FraudBlock, error)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ var verifyTests = []struct {
 	{"VerifyDecoyAndIsolation", testVerifyDecoy},
 	{"VerifyConcurrentChecks", testVerifyConcurrentChecks},
 	{"VerifyFinishAndExpire", testVerifyFinish},
+	{"FraudBlocks", testFraudBlocks},
 }
 
 var vlimits = herald.DefaultVerifyLimits
@@ -258,4 +260,58 @@ func testVerifyFinish(t *testing.T, s store.Store) {
 	if _, err := s.Verification(t.Context(), acc.ID, v.ID); herald.ErrorKind(err) != herald.KindNotFound {
 		t.Fatalf("purged verification still there: %v", err)
 	}
+}
+
+func testFraudBlocks(t *testing.T, s store.Store) {
+	a := account(t, s, "fraud-a")
+	b := account(t, s, "fraud-b")
+	ep := &herald.WebhookEndpoint{ID: herald.NewID("whk", base.UnixMilli()), AccountID: a.ID, URL: "http://127.0.0.1:9/f",
+		Secret: "whsec_x", Events: []string{"fraud.*"}, CreatedAt: base}
+	if err := s.CreateEndpoint(t.Context(), ep); err != nil {
+		t.Fatal(err)
+	}
+	blk := &herald.FraudBlock{ID: herald.NewID("fbk", base.UnixMilli()), AccountID: a.ID, Scope: "prefix", Key: "+44791112",
+		Country: "GB", Reason: "conversion 0% of 12", Level: 1, Until: base.Add(15 * time.Minute), Sent: 12, CreatedAt: base}
+	if err := s.SaveFraudBlock(t.Context(), blk, herald.EventFraudBlocked, base); err != nil {
+		t.Fatal(err)
+	}
+	ended := *blk
+	ended.EndedAt, ended.EndedBy = base.Add(time.Minute), "manual"
+	if err := s.SaveFraudBlock(t.Context(), &ended, herald.EventFraudUnblocked, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FraudBlocks(t.Context(), a.ID, base.Add(-time.Hour))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("blocks: %v %v", got, err)
+	}
+	if g := got[0]; g.Key != "+44791112" || g.Level != 1 || g.EndedBy != "manual" || !g.EndedAt.Equal(base.Add(time.Minute)) || !g.Until.Equal(blk.Until) {
+		t.Fatalf("read back %+v", g)
+	}
+	if other, _ := s.FraudBlocks(t.Context(), b.ID, time.Time{}); len(other) != 0 {
+		t.Fatalf("another account sees %v", other)
+	}
+	if all, _ := s.FraudBlocks(t.Context(), "", time.Time{}); len(all) != 1 {
+		t.Fatalf("all accounts: %v", all)
+	}
+	ds, err := s.ClaimDeliveries(t.Context(), base.Add(time.Hour), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]bool{}
+	for _, d := range ds {
+		if d.AccountID == a.ID {
+			types[eventType(d.Payload)] = true
+		}
+	}
+	if !types[herald.EventFraudBlocked] || !types[herald.EventFraudUnblocked] {
+		t.Fatalf("webhook deliveries: %v", types)
+	}
+}
+
+func eventType(payload []byte) string {
+	var ev struct {
+		Type string `json:"type"`
+	}
+	json.Unmarshal(payload, &ev)
+	return ev.Type
 }
