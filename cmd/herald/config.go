@@ -29,13 +29,15 @@ type Config struct {
 	LogLevel      string   `json:"log_level"`      // debug, info, warn, error (HERALD_LOG_LEVEL)
 	// WebhookAllowLoopback lets webhooks target 127.0.0.1/localhost: for
 	// development and tests only (HERALD_WEBHOOK_ALLOW_LOOPBACK).
-	WebhookAllowLoopback bool `json:"webhook_allow_loopback"`
+	WebhookAllowLoopback bool            `json:"webhook_allow_loopback"`
+	Simulator            SimulatorConfig `json:"simulator"`
+	Carriers             []CarrierConfig `json:"carriers"`
+
 	// VerifyKey is the HMAC key of one-time codes, hex or base64 of at
 	// least 32 bytes (HERALD_VERIFY_KEY); empty: DATA/verify.key, made on
 	// first start with mode 0600. Never stored in the database.
-	VerifyKey string          `json:"verify_key"`
-	Simulator SimulatorConfig `json:"simulator"`
-	Carriers  []CarrierConfig `json:"carriers"`
+	VerifyKey string      `json:"verify_key"`
+	Fraud     FraudConfig `json:"fraud"` // the fraud guard (fraud_config.go)
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -265,6 +267,9 @@ func redactErr(err error, raw string) error {
 
 // validate checks the configuration and names the bad field.
 func (c *Config) validate() error {
+	if _, err := c.Fraud.policy(c.DefaultRegion); err != nil {
+		return err
+	}
 	if c.Data == "" {
 		return errors.New("config: data: must not be empty")
 	}

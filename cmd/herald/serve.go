@@ -16,6 +16,7 @@ import (
 	"github.com/herald-sms/herald/internal/api"
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/dispatch"
+	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/intake"
 	"github.com/herald-sms/herald/internal/smscsim"
@@ -205,7 +206,21 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	disp := dispatch.New(dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
 		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
+	var guard *fraud.Guard
+	var guardCheck func(context.Context, *herald.Message) error
+	if !cfg.Fraud.Disabled {
+		policy, err := cfg.Fraud.policy(cfg.DefaultRegion)
+		if err != nil {
+			return err
+		}
+		guard = fraud.New(policy, st, nil, log.With("component", "fraud"))
+		if err := guard.Load(ctx); err != nil {
+			return err
+		}
+		guardCheck = guard.Check
+	}
 	in := intake.New(intake.Options{
+		Guard: guardCheck,
 		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
 		Route:    func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil },
 		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },
@@ -216,11 +231,17 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	if err != nil {
 		return err
 	}
-	verifier, err := verify.New(verify.Options{Store: st, Intake: in, Key: verifyKey})
+	vopts := verify.Options{Store: st, Intake: in, Key: verifyKey}
+	aopts := api.Options{Intake: in, Store: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")}
+	if guard != nil {
+		vopts.Approved, aopts.Fraud = guard.Approved, guard
+	}
+	verifier, err := verify.New(vopts)
 	if err != nil {
 		return err
 	}
-	apiSrv, err := api.New(api.Options{Intake: in, Store: st, Verify: verifier, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
+	aopts.Verify = verifier
+	apiSrv, err := api.New(aopts)
 	if err != nil {
 		return err
 	}
@@ -253,6 +274,10 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	})
+	if guard != nil {
+		// Ends the fraud blocks whose time is over (fraud.unblocked events).
+		wg.Go(func() { guard.Run(hookCtx, 30*time.Second) })
+	}
 	// Idempotency keys are kept for 48 hours (the promise is at least 24).
 	wg.Go(func() {
 		t := time.NewTicker(time.Hour)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,5 +146,46 @@ func TestVerifyEndToEnd(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-var _ = slices.Sort[[]int]
+
+func TestFraudGuardEndToEnd(t *testing.T) {
+	t.Parallel()
+	tp, _ := startVerifyPlatform(t, func(c *Config) { c.DefaultRegion = "GB" })
+	// A high-risk destination is blocked until allowed.
+	status, body := tp.do(t, "POST", "/v1/verifications", `{"to":"+994501234567"}`, nil)
+	if status != http.StatusForbidden || !strings.Contains(string(body), "destination_blocked") {
+		t.Fatalf("AZ: %d %s", status, body)
+	}
+	status, body = tp.do(t, "POST", "/v1/messages/batch", `{"messages":[{"to":"+994501234567","body":"hi"},{"to":"+447911123456","body":"hi"}]}`, nil)
+	if status != http.StatusAccepted || !strings.Contains(string(body), `"code":"destination_blocked"`) || !strings.Contains(string(body), `"accepted":1`) {
+		t.Fatalf("batch: %d %s", status, body)
+	}
+	// Pumping one prefix with verifications nobody approves blocks it.
+	var last []byte
+	for i := range 12 {
+		status, last = tp.do(t, "POST", "/v1/verifications", fmt.Sprintf(`{"to":"+4479118800%02d"}`, i), nil)
+		if status == http.StatusForbidden {
+			break
+		}
+	}
+	if status != http.StatusForbidden || !strings.Contains(string(last), "destination_blocked") {
+		t.Fatalf("pumping: %d %s", status, last)
+	}
+	status, body = tp.do(t, "GET", "/v1/fraud/blocks", "", nil)
+	var list struct {
+		Data []struct {
+			ID, Prefix string
+			Active     bool
+		}
+	}
+	json.Unmarshal(body, &list)
+	if status != 200 || len(list.Data) != 1 || list.Data[0].Prefix != "+44791188" || !list.Data[0].Active {
+		t.Fatalf("blocks: %d %s", status, body)
+	}
+	status, body = tp.do(t, "POST", "/v1/fraud/blocks/"+list.Data[0].ID+"/unblock", "", nil)
+	if status != 200 || !strings.Contains(string(body), `"ended_by":"manual"`) {
+		t.Fatalf("unblock: %d %s", status, body)
+	}
+	if status, body = tp.do(t, "POST", "/v1/verifications", `{"to":"+447911880099"}`, nil); status != http.StatusCreated {
+		t.Fatalf("after the unblock: %d %s", status, body)
+	}
+}

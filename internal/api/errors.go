@@ -59,6 +59,7 @@ const (
 	codeDestinationBlocked = "destination_blocked"
 	codeRateLimited        = "rate_limited"
 	codeDailyCapReached    = "daily_cap_reached"
+	codeBlockNotActive     = "block_not_active"
 )
 
 // errorCode is one row of the error table.
@@ -108,6 +109,7 @@ var errorCodes = []errorCode{
 	{codeDestinationBlocked, herald.KindForbidden, 0},
 	{codeRateLimited, herald.KindRateLimited, 0},
 	{codeDailyCapReached, herald.KindRateLimited, 0},
+	{codeBlockNotActive, herald.KindConflict, 0},
 }
 
 // malformed lists the KindInvalid codes that mean the request does not

@@ -381,6 +381,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Verification", verify.View{}},
 		{"VerificationCheckRequest", checkRequest{}},
 		{"VerificationCheck", verify.CheckAnswer{}},
+		{"FraudBlock", herald.FraudBlockView{}},
+		{"FraudBlockList", fraudBlockList{}},
 	}
 	for _, tc := range tests {
 		s, ok := doc.Components.Schemas[tc.schema]

@@ -38,6 +38,9 @@ var routes = []route{
 	{http.MethodGet, "/v1/verifications/{id}", false, (*Server).getVerification},
 	{http.MethodPost, "/v1/verifications/{id}/check", false, (*Server).checkVerification},
 	{http.MethodPost, "/v1/verifications/{id}/cancel", false, (*Server).cancelVerification},
+
+	{http.MethodGet, "/v1/fraud/blocks", false, (*Server).listFraudBlocks},
+	{http.MethodPost, "/v1/fraud/blocks/{id}/unblock", false, (*Server).unblockFraudBlock},
 }
 
 // routeMethods returns the distinct methods of the table, sorted.

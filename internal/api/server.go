@@ -75,6 +75,8 @@ type Options struct {
 
 	// Verify serves /v1/verifications; nil answers them 404.
 	Verify Verifier
+	// Fraud serves /v1/fraud/blocks; nil: no blocks.
+	Fraud FraudGuard
 
 	// Logger receives errors behind 5xx answers, panics and, at debug
 	// level, one line per request. Bodies and keys are never logged.
@@ -102,6 +104,7 @@ type Server struct {
 	keys          *keyCache
 	mux           *http.ServeMux
 	verify        Verifier
+	fraud         FraudGuard
 }
 
 // New returns a Server for opts, or an error naming a missing option.
@@ -122,6 +125,7 @@ func New(opts Options) (*Server, error) {
 		now:           opts.Now,
 		mux:           http.NewServeMux(),
 		verify:        opts.Verify,
+		fraud:         opts.Fraud,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -77,13 +77,13 @@ func TestCountryPermissions(t *testing.T) {
 	tests := []struct {
 		acc, to, want string
 	}{
-		{"acc_a", "+447911123456", ""},                    // home
-		{"acc_a", "+14155552671", ""},                     // not high risk
+		{"acc_a", "+447911123456", ""},                     // home
+		{"acc_a", "+14155552671", ""},                      // not high risk
 		{"acc_a", "+994501234567", CodeDestinationBlocked}, // AZ: high risk
-		{"acc_a", "+959250123456", ""},                    // MM: allowed for every account
-		{"acc_a", "+33612345678", ""},                     // FR: monitored
+		{"acc_a", "+959250123456", ""},                     // MM: allowed for every account
+		{"acc_a", "+33612345678", ""},                      // FR: monitored
 		{"acc_b", "+447911888888", CodeDestinationBlocked}, // the account blocks its home
-		{"acc_b", "+994501234567", ""},                    // the account allows AZ
+		{"acc_b", "+994501234567", ""},                     // the account allows AZ
 	}
 	for _, tc := range tests {
 		if got := code(g.Check(t.Context(), msg(tc.acc, tc.to, herald.TypeTransactional, false))); got != tc.want {
