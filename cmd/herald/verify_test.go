@@ -146,7 +146,6 @@ func TestVerifyEndToEnd(t *testing.T) {
 	}
 }
 
-
 func TestFraudGuardEndToEnd(t *testing.T) {
 	t.Parallel()
 	tp, _ := startVerifyPlatform(t, func(c *Config) { c.DefaultRegion = "GB" })
