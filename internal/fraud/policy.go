@@ -78,7 +78,7 @@ func DefaultPolicy(home string) Policy {
 	return Policy{
 		HomeCountry:  home,
 		OTP:          Velocity{Prefix: 30, Window: 10 * time.Minute},
-		Other:        Velocity{Prefix: 300, Window: 10 * time.Minute},
+		Other:        Velocity{Window: 10 * time.Minute}, // no limit by default: pumping comes through codes
 		PrefixDigits: 4,
 		Conversion:   Conversion{Window: 10 * time.Minute, MinSent: 10, MinRate: 0.3, Spike: 3},
 		Escalation:   []time.Duration{15 * time.Minute, 4 * time.Hour},
