@@ -85,23 +85,18 @@ func (s *Server) checkVerification(w http.ResponseWriter, r *http.Request, accou
 
 // getVerification answers GET /v1/verifications/{id}.
 func (s *Server) getVerification(w http.ResponseWriter, r *http.Request, account string) error {
-	vf, err := s.verifier()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "verification")
-	if err != nil {
-		return err
-	}
-	v, err := vf.Get(r.Context(), account, id)
-	if err != nil {
-		return storeError(err, "verification")
-	}
-	return writeJSON(w, http.StatusOK, vf.ViewOf(v))
+	return s.onVerification(w, r, account, Verifier.Get)
 }
 
 // cancelVerification answers POST /v1/verifications/{id}/cancel.
 func (s *Server) cancelVerification(w http.ResponseWriter, r *http.Request, account string) error {
+	return s.onVerification(w, r, account, Verifier.Cancel)
+}
+
+// onVerification answers with the verification that act returns for the
+// {id} of the path.
+func (s *Server) onVerification(w http.ResponseWriter, r *http.Request, account string,
+	act func(Verifier, context.Context, string, string) (*herald.Verification, error)) error {
 	vf, err := s.verifier()
 	if err != nil {
 		return err
@@ -110,7 +105,7 @@ func (s *Server) cancelVerification(w http.ResponseWriter, r *http.Request, acco
 	if err != nil {
 		return err
 	}
-	v, err := vf.Cancel(r.Context(), account, id)
+	v, err := act(vf, r.Context(), account, id)
 	if err != nil {
 		return storeError(err, "verification")
 	}
