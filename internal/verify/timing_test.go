@@ -19,8 +19,8 @@ import (
 // in interleaved rounds, in an order that rotates every round, so that
 // drift of the machine's load hits all three alike; each kind's median
 // is taken (robust to the outliers a shared machine produces); and the
-// test fails only if two medians differ by more than 25% of the smallest
-// plus 100 µs. A real leak (a database miss answered without a write,
+// test fails only if two medians differ by more than half the smallest
+// plus 200 µs (generous: the machine is shared, and -race slows it). A real leak (a database miss answered without a write,
 // an early return on a wrong first digit) makes a difference of several
 // times the median, far past that bound; scheduling noise does not reach
 // it. The medians and the 10th/90th percentiles are logged.
@@ -69,7 +69,7 @@ func TestTimingDoesNotReveal(t *testing.T) {
 		t.Logf("%-20s median %8s  p10 %8s  p90 %8s  (%d checks)", kinds[k].name, meds[k], times[k][rounds/10], times[k][rounds*9/10], rounds)
 	}
 	lo, hi := slices.Min(meds), slices.Max(meds)
-	if hi-lo > lo/4+100*time.Microsecond {
+	if hi-lo > lo/2+200*time.Microsecond {
 		t.Fatalf("medians differ by %s (from %s to %s): a usable difference", hi-lo, lo, hi)
 	}
 }

@@ -206,10 +206,10 @@ func (s *Service) Check(ctx context.Context, accountID, id, code string) (CheckA
 	if !digits(code) {
 		return CheckAnswer{}, herald.FieldError("code", "invalid_code", "code must be %d to %d digits", MinCodeLength, MaxCodeLength)
 	}
-	mac := s.h.sum(id, code)
 	// A verification that has ended never becomes pending again, so its
 	// refusal can be repeated from memory (an attacker hammering an ended
-	// verification costs no store work).
+	// verification costs no store work). Such an answer differs from a
+	// wrong code's anyway, so its timing tells nothing more.
 	key := accountID + "\x00" + id
 	s.mu.Lock()
 	st, ended := s.ended[key]
@@ -217,6 +217,7 @@ func (s *Service) Check(ctx context.Context, accountID, id, code string) (CheckA
 	if ended {
 		return CheckAnswer{}, herald.DecideCheck(&herald.Verification{Status: st}, 0, time.Time{}, s.o.Limits, nil).Err
 	}
+	mac := s.h.sum(id, code)
 	r, err := s.o.Store.CheckVerification(ctx, store.CheckVerification{AccountID: accountID, ID: id, Now: s.o.Now().UTC(),
 		Limits: s.o.Limits, Match: func(stored []byte) bool { return equal(mac, stored) }})
 	if v := r.Verification; v != nil && v.Status != herald.VerificationPending {
