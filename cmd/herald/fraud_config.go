@@ -22,6 +22,9 @@ type FraudConfig struct {
 	Other        VelocityConfig               `json:"other"`
 	DailyCap     int                          `json:"daily_cap"`     // messages per account per UTC day; 0: none
 	PrefixDigits int                          `json:"prefix_digits"` // last digits removed to make a prefix; default 4
+	// ConversionGrace is how long a verification's code may take to be
+	// typed before it counts against its prefix's conversion; default 30s.
+	ConversionGrace Duration `json:"conversion_grace"`
 }
 
 // VelocityConfig bounds messages per window; absent fields keep the
@@ -64,6 +67,9 @@ func (c FraudConfig) policy(home string) (fraud.Policy, error) {
 	}
 	if c.PrefixDigits > 0 {
 		p.PrefixDigits = c.PrefixDigits
+	}
+	if c.ConversionGrace > 0 {
+		p.Conversion.Grace = time.Duration(c.ConversionGrace)
 	}
 	c.OTP.apply(&p.OTP)
 	c.Other.apply(&p.Other)

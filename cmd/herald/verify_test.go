@@ -148,7 +148,10 @@ func TestVerifyEndToEnd(t *testing.T) {
 
 func TestFraudGuardEndToEnd(t *testing.T) {
 	t.Parallel()
-	tp, _ := startVerifyPlatform(t, func(c *Config) { c.DefaultRegion = "GB" })
+	tp, _ := startVerifyPlatform(t, func(c *Config) {
+		c.DefaultRegion = "GB"
+		c.Fraud.ConversionGrace = Duration(time.Millisecond) // judge conversion at once
+	})
 	// A high-risk destination is blocked until allowed.
 	status, body := tp.do(t, "POST", "/v1/verifications", `{"to":"+994501234567"}`, nil)
 	if status != http.StatusForbidden || !strings.Contains(string(body), "destination_blocked") {

@@ -153,14 +153,21 @@ func (g *Guard) Check(ctx context.Context, m *herald.Message) error {
 	if b != nil && b.EndedAt.IsZero() && !b.Active(now) {
 		ended = g.endLocked(key, b)
 	}
-	if err := g.countLocked(m, cc, prefix, now); err != nil {
-		g.stats.Refused++
-		g.mu.Unlock()
-		return err
-	}
+	// The conversion rule is judged on every verification, before the
+	// velocity limits, so that a prefix held back by them is still blocked.
 	var blk *herald.FraudBlock
-	if isVerification(m) {
-		blk = g.convertLocked(m.AccountID, key, cc, prefix, now)
+	verification := isVerification(m)
+	if verification {
+		blk = g.judgeLocked(m.AccountID, key, cc, prefix, now)
+	}
+	var err error
+	if blk == nil || blk.Monitor {
+		err = g.countLocked(m, cc, prefix, now)
+	}
+	if err != nil {
+		g.stats.Refused++
+	} else if verification && (blk == nil || blk.Monitor) {
+		g.sentLocked(key, cc, now)
 	}
 	g.mu.Unlock()
 	if ended != nil {
@@ -169,14 +176,14 @@ func (g *Guard) Check(ctx context.Context, m *herald.Message) error {
 		}
 	}
 	if blk == nil {
-		return nil
+		return err
 	}
 	if err := g.st.SaveFraudBlock(ctx, blk, herald.EventFraudBlocked, now); err != nil {
 		g.log.Error("fraud: saving a block failed", "account", blk.AccountID, "prefix", blk.Key, "err", err)
 	}
 	g.log.Warn("fraud: prefix blocked", "account", blk.AccountID, "prefix", blk.Key, "level", blk.Level, "monitor", blk.Monitor, "reason", blk.Reason)
 	if blk.Monitor {
-		return nil
+		return err
 	}
 	return herald.Errorf(herald.KindForbidden, CodeDestinationBlocked, "the prefix %s is blocked by the fraud guard (%s)", prefix, blk.Reason)
 }
@@ -231,25 +238,33 @@ func (g *Guard) countLocked(m *herald.Message, cc, prefix string, now time.Time)
 	return nil
 }
 
-// convertLocked counts a verification sent to a prefix and returns a new
-// block when the conversion rule fires.
-func (g *Guard) convertLocked(account, key, cc, prefix string, now time.Time) *herald.FraudBlock {
+// sentLocked counts a verification sent to a prefix.
+func (g *Guard) sentLocked(key, cc string, now time.Time) {
 	c := g.conv[key]
 	if c == nil {
 		r := g.p.Conversion
-		c = &conversion{country: cc, sent: newWindow(r.Window, 10), approved: newWindow(r.Window, 10), daily: newWindow(24*time.Hour, 24)}
+		c = &conversion{country: cc, sent: newWindow(r.Window, 40), approved: newWindow(r.Window, 40), daily: newWindow(24*time.Hour, 24)}
 		g.conv[key] = c
 	}
 	c.sent.add(now, 1)
 	c.daily.add(now, 1)
+}
+
+// judgeLocked applies the conversion rule to a prefix and returns a new
+// block when it fires.
+func (g *Guard) judgeLocked(account, key, cc, prefix string, now time.Time) *herald.FraudBlock {
+	c := g.conv[key]
+	if c == nil {
+		return nil
+	}
 	r := g.p.Conversion
-	sent, approved := c.sent.sum(now), c.approved.sum(now)
+	sent, approved := c.sent.sumBefore(now, r.Grace), c.approved.sum(now)
 	if sent < r.MinSent || float64(approved) >= r.MinRate*float64(sent) {
 		return nil
 	}
 	// The usual volume of the prefix in one window, from the rest of the day.
 	perDay := float64(24*time.Hour) / float64(r.Window)
-	usual := float64(c.daily.sum(now)-sent) / (perDay - 1)
+	usual := float64(c.daily.sum(now)-c.sent.sum(now)) / (perDay - 1)
 	if float64(sent) < r.Spike*usual {
 		return nil
 	}
@@ -272,7 +287,7 @@ func (g *Guard) convertLocked(account, key, cc, prefix string, now time.Time) *h
 	g.stats.Blocks++
 	// Start the next window afresh, so that a block that ends is judged on
 	// what follows it.
-	c.sent, c.approved = newWindow(r.Window, 10), newWindow(r.Window, 10)
+	c.sent, c.approved = newWindow(r.Window, 40), newWindow(r.Window, 40)
 	return b
 }
 
@@ -317,7 +332,7 @@ func (g *Guard) Unblock(ctx context.Context, accountID, id string) (*herald.Frau
 	b.EndedAt, b.EndedBy = now, "manual"
 	g.blocks[key] = &b
 	if c := g.conv[key]; c != nil {
-		c.sent, c.approved = newWindow(g.p.Conversion.Window, 10), newWindow(g.p.Conversion.Window, 10)
+		c.sent, c.approved = newWindow(g.p.Conversion.Window, 40), newWindow(g.p.Conversion.Window, 40)
 	}
 	g.mu.Unlock()
 	if err := g.st.SaveFraudBlock(ctx, &b, herald.EventFraudUnblocked, now); err != nil {

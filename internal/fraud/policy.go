@@ -33,11 +33,13 @@ type Velocity struct {
 }
 
 // Conversion is the automatic blocking rule of a prefix: within Window,
-// at least MinSent verifications were sent to it, that is at least Spike
-// times its usual volume (its average over the last day), and fewer than
-// MinRate of them were approved.
+// at least MinSent verifications were sent to it at least Grace ago (the
+// time people take to type a code), that is at least Spike times its
+// usual volume (its average over the last day), and fewer than MinRate of
+// them were approved.
 type Conversion struct {
 	Window  time.Duration
+	Grace   time.Duration
 	MinSent int
 	MinRate float64
 	Spike   float64
@@ -80,7 +82,7 @@ func DefaultPolicy(home string) Policy {
 		OTP:          Velocity{Prefix: 30, Window: 10 * time.Minute},
 		Other:        Velocity{Window: 10 * time.Minute}, // no limit by default: pumping comes through codes
 		PrefixDigits: 4,
-		Conversion:   Conversion{Window: 10 * time.Minute, MinSent: 10, MinRate: 0.3, Spike: 3},
+		Conversion:   Conversion{Window: 10 * time.Minute, Grace: 30 * time.Second, MinSent: 10, MinRate: 0.3, Spike: 3},
 		Escalation:   []time.Duration{15 * time.Minute, 4 * time.Hour},
 	}
 }

@@ -49,3 +49,18 @@ func (w *window) retryAfter(t time.Time) time.Duration {
 	next := time.Unix(0, (t.UnixNano()/int64(w.bucket)+1)*int64(w.bucket))
 	return next.Sub(t)
 }
+
+// sumBefore counts the events in the window that are at least age old
+// (to the bucket).
+func (w *window) sumBefore(t time.Time, age time.Duration) int {
+	i := w.advance(t)
+	n := int64(len(w.counts))
+	cut := t.Add(-age).UnixNano() / int64(w.bucket)
+	s := 0
+	for j := i - n + 1; j <= cut; j++ {
+		if j >= 0 {
+			s += w.counts[j%n]
+		}
+	}
+	return s
+}
