@@ -244,7 +244,7 @@ type Verifications interface {
 	// "verification_not_pending" when it is not pending.
 	FinishVerification(ctx context.Context, accountID, id string, to herald.VerificationStatus, at time.Time) (*herald.Verification, error)
 	// PurgeVerifications deletes send records and decoys older than
-	// before, and verifications that ended before it.
+	// before, and verifications that ended (or expired) before it.
 	PurgeVerifications(ctx context.Context, before time.Time) (int, error)
 }
 

@@ -22,7 +22,7 @@ var verifyStatements = map[string]string{
 	"verify.insert": `INSERT INTO verifications (` + verifyColumns + `)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"verify.update": `UPDATE verifications SET status = ?, code_hash = ?, checks = ?, sends = ?, expires_at = ?,
-  last_sent_at = ?, updated_at = ? WHERE id = ?`,
+  last_sent_at = ?, updated_at = ?, code_length = ?, locale = ? WHERE id = ?`,
 	"verify.sends":        `SELECT COUNT(*), COALESCE(MIN(at), 0) FROM verify_sends WHERE account_id = ? AND to_addr = ? AND at > ?`,
 	"verify.sendInsert":   `INSERT INTO verify_sends (account_id, to_addr, at) VALUES (?, ?, ?)`,
 	"verify.failures":     `SELECT failures FROM verify_failures WHERE account_id = ? AND to_addr = ?`,
@@ -60,7 +60,8 @@ func (w *wtx) loadVerification(name string, args ...any) (*herald.Verification, 
 }
 
 func (w *wtx) saveVerification(v *herald.Verification) error {
-	_, err := w.exec("verify.update", string(v.Status), v.CodeHash, v.Checks, v.Sends, ns(v.ExpiresAt), ns(v.LastSentAt), ns(v.UpdatedAt), v.ID)
+	_, err := w.exec("verify.update", string(v.Status), v.CodeHash, v.Checks, v.Sends, ns(v.ExpiresAt), ns(v.LastSentAt), ns(v.UpdatedAt),
+		v.CodeLength, v.Locale, v.ID)
 	return err
 }
 
@@ -131,6 +132,9 @@ func (s *Store) StartVerification(ctx context.Context, sv store.StartVerificatio
 		}
 		if v != nil {
 			v.CodeHash = sv.Hash(v.ID)
+			if sv.ResendID == "" {
+				v.CodeLength, v.Locale = sv.New.CodeLength, sv.New.Locale
+			}
 			v.Sends++
 			v.LastSentAt, v.UpdatedAt = sv.Now, sv.Now
 			v.ExpiresAt = sv.Now.Add(v.TTL)
@@ -278,7 +282,7 @@ func (s *Store) PurgeVerifications(ctx context.Context, before time.Time) (int, 
 		for _, q := range []string{
 			`DELETE FROM verify_sends WHERE at < ?`,
 			`DELETE FROM verify_decoys WHERE created_at < ?`,
-			`DELETE FROM verifications WHERE status != 'pending' AND updated_at < ?`,
+			`DELETE FROM verifications WHERE (status != 'pending' AND updated_at < ?1) OR (status = 'pending' AND expires_at < ?1)`,
 		} {
 			res, err := w.tx.ExecContext(w.ctx, q, ns(before))
 			if err != nil {

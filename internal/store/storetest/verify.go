@@ -99,8 +99,8 @@ func testVerifyResendLimits(t *testing.T, s store.Store) {
 		t.Fatalf("cooldown: %v", err)
 	}
 	// After it, the same verification gets a new code; the old one is void.
-	v2, err := startV(t, s, acc.ID, to, "333333", base.Add(30*time.Second))
-	if err != nil || v2.ID != v.ID || v2.Sends != 2 {
+	v2, err := startV(t, s, acc.ID, to, "33333333", base.Add(30*time.Second))
+	if err != nil || v2.ID != v.ID || v2.Sends != 2 || v2.CodeLength != 8 {
 		t.Fatalf("resend: %+v %v", v2, err)
 	}
 	if r, _ := check(t, s, acc.ID, v.ID, "111111", base.Add(31*time.Second)); r.Approved {
