@@ -140,6 +140,11 @@ func TestVerifyEndToEnd(t *testing.T) {
 	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("resend in cooldown: %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
+	// The approval reset the number's failures; unlocking clears nothing.
+	status, body = tp.do(t, "POST", "/v1/verifications/unlock", `{"to":"+447911123456"}`, nil)
+	if status != 200 || !strings.Contains(string(body), `"failures_cleared":0`) {
+		t.Fatalf("unlock: %d %s", status, body)
+	}
 	status, body = tp.do(t, "GET", "/v1/verifications/"+v.ID, "", nil)
 	if status != 200 || !strings.Contains(string(body), `"status":"approved"`) || strings.Contains(string(body), code) {
 		t.Fatalf("get: %d %s", status, body)

@@ -381,6 +381,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Verification", verify.View{}},
 		{"VerificationCheckRequest", checkRequest{}},
 		{"VerificationCheck", verify.CheckAnswer{}},
+		{"VerificationUnlockRequest", unlockRequest{}},
+		{"VerificationUnlock", unlockAnswer{}},
 		{"FraudBlock", herald.FraudBlockView{}},
 		{"FraudBlockList", fraudBlockList{}},
 	}

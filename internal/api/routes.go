@@ -35,6 +35,7 @@ var routes = []route{
 	{http.MethodDelete, "/v1/webhooks/{id}", false, (*Server).deleteWebhook},
 
 	{http.MethodPost, "/v1/verifications", false, (*Server).createVerification},
+	{http.MethodPost, "/v1/verifications/unlock", false, (*Server).unlockVerifications},
 	{http.MethodGet, "/v1/verifications/{id}", false, (*Server).getVerification},
 	{http.MethodPost, "/v1/verifications/{id}/check", false, (*Server).checkVerification},
 	{http.MethodPost, "/v1/verifications/{id}/cancel", false, (*Server).cancelVerification},

@@ -17,6 +17,41 @@ type Verifier interface {
 	Get(ctx context.Context, accountID, id string) (*herald.Verification, error)
 	Cancel(ctx context.Context, accountID, id string) (*herald.Verification, error)
 	ViewOf(v *herald.Verification) verify.View
+	Unlock(ctx context.Context, accountID, to string) (string, int, error)
+}
+
+// unlockRequest is the body of POST /v1/verifications/unlock.
+type unlockRequest struct {
+	To string `json:"to"`
+}
+
+// unlockAnswer is its answer.
+type unlockAnswer struct {
+	Object          string `json:"object"` // "verification_unlock"
+	To              string `json:"to"`
+	FailuresCleared int    `json:"failures_cleared"`
+}
+
+// unlockVerifications answers POST /v1/verifications/unlock: the number's
+// consecutive failed checks are cleared.
+func (s *Server) unlockVerifications(w http.ResponseWriter, r *http.Request, account string) error {
+	vf, err := s.verifier()
+	if err != nil {
+		return err
+	}
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	var req unlockRequest
+	if e := decodeJSON(body, &req); e != nil {
+		return e
+	}
+	to, n, err := vf.Unlock(r.Context(), account, req.To)
+	if err != nil {
+		return submitError(err)
+	}
+	return writeJSON(w, http.StatusOK, unlockAnswer{Object: "verification_unlock", To: to, FailuresCleared: n})
 }
 
 // checkRequest is the body of POST /v1/verifications/{id}/check.

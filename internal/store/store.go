@@ -243,6 +243,9 @@ type Verifications interface {
 	// (canceled, failed) and returns it; KindConflict
 	// "verification_not_pending" when it is not pending.
 	FinishVerification(ctx context.Context, accountID, id string, to herald.VerificationStatus, at time.Time) (*herald.Verification, error)
+	// ResetVerificationFailures clears the consecutive-failure count of
+	// an (account, number), lifting a lock; it returns the count cleared.
+	ResetVerificationFailures(ctx context.Context, accountID, to string) (int, error)
 	// PurgeVerifications deletes send records and decoys older than
 	// before, and verifications that ended (or expired) before it.
 	PurgeVerifications(ctx context.Context, before time.Time) (int, error)

@@ -26,6 +26,7 @@ type Store interface {
 	CheckVerification(ctx context.Context, c store.CheckVerification) (store.CheckResult, error)
 	Verification(ctx context.Context, accountID, id string) (*herald.Verification, error)
 	FinishVerification(ctx context.Context, accountID, id string, to herald.VerificationStatus, at time.Time) (*herald.Verification, error)
+	ResetVerificationFailures(ctx context.Context, accountID, to string) (int, error)
 }
 
 // Intake is what the service needs of the intake.
@@ -307,4 +308,17 @@ func (s *Service) ViewOf(v *herald.Verification) View {
 // service: an otp message whose reference is a verification id.
 func IsVerificationMessage(m *herald.Message) bool {
 	return m.Type == herald.TypeOTP && strings.HasPrefix(m.Reference, "ver_")
+}
+
+// Unlock clears the consecutive failed checks of a number (after 100 it
+// is locked until a success, which a lock prevents): for the application
+// to call once it has verified the person another way. It returns the
+// count cleared.
+func (s *Service) Unlock(ctx context.Context, accountID, rawTo string) (string, int, error) {
+	to, err := s.o.Intake.Normalize(rawTo)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := s.o.Store.ResetVerificationFailures(ctx, accountID, to)
+	return to, n, err
 }

@@ -295,3 +295,17 @@ func (s *Store) PurgeVerifications(ctx context.Context, before time.Time) (int, 
 	}, nil)
 	return int(n), err
 }
+
+// ResetVerificationFailures implements store.Verifications.
+func (s *Store) ResetVerificationFailures(ctx context.Context, accountID, to string) (int, error) {
+	var n int
+	err := s.write(ctx, func(w *wtx) error {
+		var err error
+		if n, err = w.failures(accountID, to); err != nil {
+			return err
+		}
+		_, err = w.exec("verify.failuresZero", accountID, to)
+		return err
+	}, nil)
+	return n, err
+}

@@ -161,6 +161,16 @@ func testVerifyFailures(t *testing.T, s store.Store) {
 	if _, err := startV(t, s, acc.ID, "+447700900005", "424242", at); err != nil {
 		t.Fatalf("another number: %v", err)
 	}
+	other := account(t, s, "verify-c2")
+	if n, err := s.ResetVerificationFailures(t.Context(), other.ID, to); err != nil || n != 0 {
+		t.Fatalf("another account's reset: %d %v", n, err)
+	}
+	if n, err := s.ResetVerificationFailures(t.Context(), acc.ID, to); err != nil || n != l.MaxFailures {
+		t.Fatalf("reset: %d %v", n, err)
+	}
+	if _, err := startV(t, s, acc.ID, to, "424242", at.Add(time.Hour)); err != nil {
+		t.Fatalf("start after the reset: %v", err)
+	}
 }
 
 func testVerifyDecoy(t *testing.T, s store.Store) {
