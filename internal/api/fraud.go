@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
+	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
 )
 
@@ -14,6 +16,34 @@ type FraudGuard interface {
 	// Unblock lifts one of the account's active blocks by hand
 	// (KindNotFound for an unknown id, KindConflict when it has ended).
 	Unblock(ctx context.Context, accountID, id string) (*herald.FraudBlock, error)
+	// ConversionStats returns the account's verifications sent and
+	// approved per country and per prefix (at most limit) over window.
+	ConversionStats(accountID string, limit int) (window time.Duration, countries, prefixes []fraud.ConversionStat)
+}
+
+// conversionView answers GET /v1/fraud/conversion.
+type conversionView struct {
+	Window    string                 `json:"window"`
+	Countries []fraud.ConversionStat `json:"countries"`
+	Prefixes  []fraud.ConversionStat `json:"prefixes"`
+}
+
+// fraudConversion answers GET /v1/fraud/conversion: the account's
+// verification conversion per country and for its 100 busiest prefixes
+// over the fraud guard's window.
+func (s *Server) fraudConversion(w http.ResponseWriter, r *http.Request, account string) error {
+	out := conversionView{Window: "0s", Countries: []fraud.ConversionStat{}, Prefixes: []fraud.ConversionStat{}}
+	if s.fraud != nil {
+		win, cs, ps := s.fraud.ConversionStats(account, 100)
+		out.Window = win.String()
+		if cs != nil {
+			out.Countries = cs
+		}
+		if ps != nil {
+			out.Prefixes = ps
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 type fraudBlockList struct {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/intake"
 	"github.com/herald-sms/herald/internal/verify"
@@ -385,6 +386,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"VerificationUnlock", unlockAnswer{}},
 		{"FraudBlock", herald.FraudBlockView{}},
 		{"FraudBlockList", fraudBlockList{}},
+		{"FraudConversion", conversionView{}},
+		{"ConversionStat", fraud.ConversionStat{}},
 	}
 	for _, tc := range tests {
 		s, ok := doc.Components.Schemas[tc.schema]

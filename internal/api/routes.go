@@ -41,6 +41,7 @@ var routes = []route{
 	{http.MethodPost, "/v1/verifications/{id}/cancel", false, (*Server).cancelVerification},
 
 	{http.MethodGet, "/v1/fraud/blocks", false, (*Server).listFraudBlocks},
+	{http.MethodGet, "/v1/fraud/conversion", false, (*Server).fraudConversion},
 	{http.MethodPost, "/v1/fraud/blocks/{id}/unblock", false, (*Server).unblockFraudBlock},
 }
 

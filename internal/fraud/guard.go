@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,7 @@ type Guard struct {
 	mu       sync.Mutex
 	vel      map[string]*window            // mu guards vel: velocity counters by key
 	conv     map[string]*conversion        // mu guards conv: by account|prefix
+	byCC     map[string]*conversion        // mu guards byCC: by account|country (reported, not blocked on)
 	blocks   map[string]*herald.FraudBlock // mu guards blocks: latest block by account|prefix
 	history  map[string][]time.Time        // mu guards history: automatic blocks of a prefix, for escalation
 	day      map[string]int                // mu guards day: messages per account today
@@ -77,7 +79,7 @@ func New(p Policy, st Store, now func() time.Time, log *slog.Logger) *Guard {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Guard{p: p, st: st, now: now, log: log, vel: map[string]*window{}, conv: map[string]*conversion{},
+	return &Guard{p: p, st: st, now: now, log: log, vel: map[string]*window{}, conv: map[string]*conversion{}, byCC: map[string]*conversion{},
 		blocks: map[string]*herald.FraudBlock{}, history: map[string][]time.Time{}, day: map[string]int{}}
 }
 
@@ -167,7 +169,7 @@ func (g *Guard) Check(ctx context.Context, m *herald.Message) error {
 	if err != nil {
 		g.stats.Refused++
 	} else if verification && (blk == nil || blk.Monitor) {
-		g.sentLocked(key, cc, now)
+		g.sentLocked(key, m.AccountID, cc, now)
 	}
 	g.mu.Unlock()
 	if ended != nil {
@@ -238,16 +240,21 @@ func (g *Guard) countLocked(m *herald.Message, cc, prefix string, now time.Time)
 	return nil
 }
 
-// sentLocked counts a verification sent to a prefix.
-func (g *Guard) sentLocked(key, cc string, now time.Time) {
-	c := g.conv[key]
-	if c == nil {
-		r := g.p.Conversion
-		c = &conversion{country: cc, sent: newWindow(r.Window, 40), approved: newWindow(r.Window, 40), daily: newWindow(24*time.Hour, 24)}
-		g.conv[key] = c
+// sentLocked counts a verification sent to a prefix and its country.
+func (g *Guard) sentLocked(key, account, cc string, now time.Time) {
+	for _, t := range []struct {
+		m map[string]*conversion
+		k string
+	}{{g.conv, key}, {g.byCC, account + "|" + cc}} {
+		c := t.m[t.k]
+		if c == nil {
+			r := g.p.Conversion
+			c = &conversion{country: cc, sent: newWindow(r.Window, 40), approved: newWindow(r.Window, 40), daily: newWindow(24*time.Hour, 24)}
+			t.m[t.k] = c
+		}
+		c.sent.add(now, 1)
+		c.daily.add(now, 1)
 	}
-	c.sent.add(now, 1)
-	c.daily.add(now, 1)
 }
 
 // judgeLocked applies the conversion rule to a prefix and returns a new
@@ -300,6 +307,54 @@ func (g *Guard) Approved(accountID, to string) {
 	if c := g.conv[accountID+"|"+g.Prefix(to)]; c != nil {
 		c.approved.add(now, 1)
 	}
+	if c := g.byCC[accountID+"|"+country(to)]; c != nil {
+		c.approved.add(now, 1)
+	}
+}
+
+// ConversionStat is the verifications sent and approved to one country or
+// prefix over the rule's window.
+type ConversionStat struct {
+	Country  string `json:"country"`
+	Prefix   string `json:"prefix,omitempty"`
+	Sent     int    `json:"sent"`
+	Approved int    `json:"approved"`
+}
+
+// ConversionStats returns an account's conversion per country and per
+// prefix (at most limit prefixes, the busiest first) over the window.
+func (g *Guard) ConversionStats(accountID string, limit int) (window time.Duration, countries, prefixes []ConversionStat) {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	collect := func(m map[string]*conversion, prefix bool) []ConversionStat {
+		var out []ConversionStat
+		for k, c := range m {
+			acc, rest, _ := strings.Cut(k, "|")
+			if acc != accountID {
+				continue
+			}
+			x := ConversionStat{Country: c.country, Sent: c.sent.sum(now), Approved: c.approved.sum(now)}
+			if prefix {
+				x.Prefix = rest
+			}
+			if x.Sent > 0 || x.Approved > 0 {
+				out = append(out, x)
+			}
+		}
+		slices.SortFunc(out, func(a, b ConversionStat) int {
+			if a.Sent != b.Sent {
+				return b.Sent - a.Sent
+			}
+			return strings.Compare(a.Country+a.Prefix, b.Country+b.Prefix)
+		})
+		return out
+	}
+	countries, prefixes = collect(g.byCC, false), collect(g.conv, true)
+	if len(prefixes) > limit {
+		prefixes = prefixes[:limit]
+	}
+	return g.p.Conversion.Window, countries, prefixes
 }
 
 // ErrNoBlock is returned (as KindNotFound) for an unknown block id.
@@ -357,9 +412,11 @@ func (g *Guard) Sweep(ctx context.Context) error {
 			delete(g.vel, k)
 		}
 	}
-	for k, c := range g.conv {
-		if c.daily.sum(now) == 0 {
-			delete(g.conv, k)
+	for _, m := range []map[string]*conversion{g.conv, g.byCC} {
+		for k, c := range m {
+			if c.daily.sum(now) == 0 {
+				delete(m, k)
+			}
 		}
 	}
 	g.mu.Unlock()

@@ -359,3 +359,25 @@ func TestWindow(t *testing.T) {
 		t.Fatalf("an hour later: %d", s)
 	}
 }
+
+func TestConversionStats(t *testing.T) {
+	t.Parallel()
+	c := &clock{t0}
+	g := New(DefaultPolicy("GB"), newMemStore(), c.Now, nil)
+	for i := range 4 {
+		to := fmt.Sprintf("+4479118888%02d", i)
+		if err := g.Check(t.Context(), msg("acc", to, herald.TypeOTP, true)); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			g.Approved("acc", to)
+		}
+	}
+	g.Check(t.Context(), msg("acc", "+33612345678", herald.TypeOTP, true))
+	g.Check(t.Context(), msg("other", "+33612345678", herald.TypeOTP, true))
+	g.Check(t.Context(), msg("acc", "+33612345679", herald.TypeTransactional, false)) // not a verification
+	w, countries, prefixes := g.ConversionStats("acc", 10)
+	if w != 10*time.Minute || fmt.Sprint(countries) != "[{GB  4 2} {FR  1 0}]" || fmt.Sprint(prefixes) != "[{GB +44791188 4 2} {FR +3361234 1 0}]" {
+		t.Fatalf("stats %s %v %v", w, countries, prefixes)
+	}
+}
