@@ -44,11 +44,12 @@ type Options struct {
 	CheckURL func(raw string) error
 	// Accepted is told about newly stored messages, after the commit.
 	Accepted func([]*herald.Message)
+	Now      func() time.Time
+	Logger   *slog.Logger
+
 	// Guard, when set, is consulted for each valid message before it is
 	// stored (the fraud guard); an error refuses that message alone.
-	Guard  func(ctx context.Context, m *herald.Message) error
-	Now    func() time.Time
-	Logger *slog.Logger
+	Guard func(ctx context.Context, m *herald.Message) error
 }
 
 // Service is the intake. Safe for concurrent use.
