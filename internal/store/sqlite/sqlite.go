@@ -124,16 +124,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.r.Close()
 		return nil, err
 	}
-	for _, set := range []map[string]string{statements, verifyStatements} {
-		for name, text := range set {
-			st, err := w.Prepare(text)
-			if err != nil {
-				s.w.Close()
-				s.r.Close()
-				return nil, fmt.Errorf("sqlite: prepare %s: %w", name, err)
-			}
-			s.stmts[name] = st
+	for name, text := range statements {
+		st, err := w.Prepare(text)
+		if err != nil {
+			s.w.Close()
+			s.r.Close()
+			return nil, fmt.Errorf("sqlite: prepare %s: %w", name, err)
 		}
+		s.stmts[name] = st
+	}
+	if err := s.prepareVerify(); err != nil {
+		return nil, err
 	}
 	go s.writer()
 	return s, nil

@@ -32,6 +32,21 @@ var verifyStatements = map[string]string{
   ON CONFLICT (account_id, id) DO UPDATE SET checks = checks + 1 RETURNING checks`,
 }
 
+// prepareVerify prepares verifyStatements (at Open), closing the store
+// when one fails.
+func (s *Store) prepareVerify() error {
+	for name, text := range verifyStatements {
+		st, err := s.w.Prepare(text)
+		if err != nil {
+			s.w.Close()
+			s.r.Close()
+			return fmt.Errorf("sqlite: prepare %s: %w", name, err)
+		}
+		s.stmts[name] = st
+	}
+	return nil
+}
+
 func scanVerification(row interface{ Scan(...any) error }) (*herald.Verification, error) {
 	var v herald.Verification
 	var status string
