@@ -98,20 +98,10 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	index := make([]int, 0, len(reqs))
 	send := make([]*herald.Message, 0, len(reqs)) // what the dispatcher gets: send[j] for items[j]
 	for i := range reqs {
-		m, err := s.build(accountID, &reqs[i], now)
-		if err == nil && s.o.Guard != nil {
-			err = s.o.Guard(ctx, m)
-		}
+		stored, m, err := s.prepare(ctx, accountID, &reqs[i], now)
 		if err != nil {
 			results[i].Err = err
 			continue
-		}
-		stored := m
-		if reqs[i].Redacted != "" {
-			if stored, err = s.redact(m, reqs[i].Redacted); err != nil {
-				results[i].Err = err
-				continue
-			}
 		}
 		send = append(send, m)
 		it := &store.NewMessage{Message: stored}
@@ -146,6 +136,42 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 		s.o.Accepted(accepted)
 	}
 	return results, nil
+}
+
+// prepare validates one request, builds its message and asks the guard:
+// it returns the message to store and the one to send (the same unless
+// the request has a Redacted body).
+func (s *Service) prepare(ctx context.Context, accountID string, r *Request, now time.Time) (stored, send *herald.Message, err error) {
+	m, err := s.build(accountID, r, now)
+	if err == nil && s.o.Guard != nil {
+		err = s.o.Guard(ctx, m)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	stored = m
+	if r.Redacted != "" {
+		if stored, err = s.redact(m, r.Redacted); err != nil {
+			return nil, nil, err
+		}
+	}
+	return stored, m, nil
+}
+
+// Prepare validates r and builds its message, asking the guard, without
+// storing it: for a caller that stores it in a transaction of its own
+// (the Verify API stores a code's message with its verification) and
+// then hands the send copy to Accept. The error is a *herald.Error, as in
+// Result.Err.
+func (s *Service) Prepare(ctx context.Context, accountID string, r Request) (stored, send *herald.Message, err error) {
+	return s.prepare(ctx, accountID, &r, s.o.Now().UTC())
+}
+
+// Accept hands messages stored by the caller to the dispatcher.
+func (s *Service) Accept(ms []*herald.Message) {
+	if len(ms) > 0 && s.o.Accepted != nil {
+		s.o.Accepted(ms)
+	}
 }
 
 // redact returns the copy of m to store: text as its body and parts,

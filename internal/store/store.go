@@ -201,6 +201,10 @@ type StartVerification struct {
 	Hash   func(id string) []byte
 	Now    time.Time
 	Limits herald.VerifyLimits
+	// Message, when set, is the code's message, stored in the same
+	// commit when the send is allowed (with Reference set to the
+	// verification's id); Message.Err reports a refusal of it alone.
+	Message *NewMessage
 }
 
 // CheckVerification asks to check a code.

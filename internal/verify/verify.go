@@ -29,10 +29,14 @@ type Store interface {
 	ResetVerificationFailures(ctx context.Context, accountID, to string) (int, error)
 }
 
-// Intake is what the service needs of the intake.
+// Intake is what the service needs of the intake: a code's message is
+// prepared (validated, split, passed by the fraud guard) by the intake,
+// stored with its verification in one commit, then handed back to it
+// for dispatch.
 type Intake interface {
-	Submit(ctx context.Context, accountID string, reqs []intake.Request, idem intake.Idempotency, batch bool) ([]intake.Result, error)
 	Normalize(raw string) (string, error)
+	Prepare(ctx context.Context, accountID string, r intake.Request) (stored, send *herald.Message, err error)
+	Accept(ms []*herald.Message)
 }
 
 // Options configure a Service.
@@ -107,9 +111,11 @@ type StartRequest struct {
 
 // Start validates r and sends a code: a new verification, or a new code
 // for the pending verification of the same number (after the cooldown).
-// The code is sent as an otp message through the intake: durable, on the
-// OTP lane, with its own states; its reference is the verification id
-// and its stored text has the code masked.
+// The code is sent as an otp message prepared by the intake (validation,
+// the fraud guard) and stored in the same commit as the verification's
+// send: durable, on the OTP lane, with its own states; its reference is
+// the verification id and its stored text has the code masked. A refusal
+// of the message (say destination_blocked) creates no verification.
 func (s *Service) Start(ctx context.Context, accountID string, r StartRequest) (*herald.Verification, error) {
 	now := s.o.Now().UTC()
 	to, err := s.o.Intake.Normalize(r.To)
@@ -156,33 +162,26 @@ func (s *Service) Start(ctx context.Context, accountID string, r StartRequest) (
 		}
 	}
 	code := newCode(n)
+	id := herald.NewID("ver", now.UnixMilli()) // a resend's message gets the pending verification's id instead
+	text := render(tmpl, code, int((ttl+time.Minute-1)/time.Minute), r.AppHash, r.WebOTPDomain)
+	stored, send, err := s.o.Intake.Prepare(ctx, accountID, intake.Request{To: to, From: r.From, Body: text,
+		Redacted: redact(text, code), Type: herald.TypeOTP, ValidityPeriod: int(ttl / time.Second), Reference: id})
+	if err != nil {
+		return nil, err
+	}
 	v, err := s.o.Store.StartVerification(ctx, store.StartVerification{
-		New: &herald.Verification{ID: herald.NewID("ver", now.UnixMilli()), AccountID: accountID, To: to, Channel: "sms",
+		New: &herald.Verification{ID: id, AccountID: accountID, To: to, Channel: "sms",
 			Locale: lang, CodeLength: n, TTL: ttl},
-		Hash:   func(id string) []byte { return s.h.sum(id, code) },
-		Now:    now,
-		Limits: s.o.Limits,
+		Hash:    func(id string) []byte { return s.h.sum(id, code) },
+		Now:     now,
+		Limits:  s.o.Limits,
+		Message: &store.NewMessage{Message: stored},
 	})
 	if err != nil {
 		return nil, err
 	}
-	text := render(tmpl, code, int((v.TTL+time.Minute-1)/time.Minute), r.AppHash, r.WebOTPDomain)
-	req := intake.Request{To: to, From: r.From, Body: text, Redacted: redact(text, code), Type: herald.TypeOTP,
-		ValidityPeriod: int(v.ExpiresAt.Sub(now) / time.Second), Reference: v.ID}
-	res, err := s.o.Intake.Submit(ctx, accountID, []intake.Request{req}, intake.Idempotency{}, false)
-	if err == nil && len(res) == 1 && res[0].Err != nil {
-		err = res[0].Err
-	}
-	if err != nil {
-		// The code cannot be sent: a new verification fails; a resent one
-		// keeps its (unsent) new code, and a later resend replaces it.
-		if v.Sends == 1 {
-			if _, ferr := s.o.Store.FinishVerification(context.WithoutCancel(ctx), accountID, v.ID, herald.VerificationFailed, now); ferr != nil {
-				return nil, errors.Join(err, ferr)
-			}
-		}
-		return nil, err
-	}
+	send.Reference = v.ID
+	s.o.Intake.Accept([]*herald.Message{send})
 	return v, nil
 }
 

@@ -22,7 +22,7 @@ var verifyStatements = map[string]string{
 	"verify.insert": `INSERT INTO verifications (` + verifyColumns + `)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"verify.update": `UPDATE verifications SET status = ?, code_hash = ?, checks = ?, sends = ?, expires_at = ?,
-  last_sent_at = ?, updated_at = ?, code_length = ?, locale = ? WHERE id = ?`,
+  last_sent_at = ?, updated_at = ?, code_length = ?, locale = ?, ttl = ? WHERE id = ?`,
 	"verify.sends":        `SELECT COUNT(*), COALESCE(MIN(at), 0) FROM verify_sends WHERE account_id = ? AND to_addr = ? AND at > ?`,
 	"verify.sendInsert":   `INSERT INTO verify_sends (account_id, to_addr, at) VALUES (?, ?, ?)`,
 	"verify.failures":     `SELECT failures FROM verify_failures WHERE account_id = ? AND to_addr = ?`,
@@ -76,7 +76,7 @@ func (w *wtx) loadVerification(name string, args ...any) (*herald.Verification, 
 
 func (w *wtx) saveVerification(v *herald.Verification) error {
 	_, err := w.exec("verify.update", string(v.Status), v.CodeHash, v.Checks, v.Sends, ns(v.ExpiresAt), ns(v.LastSentAt), ns(v.UpdatedAt),
-		v.CodeLength, v.Locale, v.ID)
+		v.CodeLength, v.Locale, int64(v.TTL), v.ID)
 	return err
 }
 
@@ -145,10 +145,20 @@ func (s *Store) StartVerification(ctx context.Context, sv store.StartVerificatio
 		if _, err := w.exec("verify.sendInsert", accountID, to, ns(sv.Now)); err != nil {
 			return err
 		}
+		id := sv.New.ID
+		if v != nil {
+			id = v.ID
+		}
+		if it := sv.Message; it != nil {
+			it.Message.Reference = id
+			if err := w.createMessage(it); err != nil {
+				return err
+			}
+		}
 		if v != nil {
 			v.CodeHash = sv.Hash(v.ID)
 			if sv.ResendID == "" {
-				v.CodeLength, v.Locale = sv.New.CodeLength, sv.New.Locale
+				v.CodeLength, v.Locale, v.TTL = sv.New.CodeLength, sv.New.Locale, sv.New.TTL
 			}
 			v.Sends++
 			v.LastSentAt, v.UpdatedAt = sv.Now, sv.Now

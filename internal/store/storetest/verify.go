@@ -24,6 +24,7 @@ var verifyTests = []struct {
 	{"VerifyDecoyAndIsolation", testVerifyDecoy},
 	{"VerifyConcurrentChecks", testVerifyConcurrentChecks},
 	{"VerifyFinishAndExpire", testVerifyFinish},
+	{"VerifyStoresItsMessage", testVerifyMessage},
 	{"FraudBlocks", testFraudBlocks},
 }
 
@@ -324,4 +325,42 @@ func eventType(payload []byte) string {
 	}
 	json.Unmarshal(payload, &ev)
 	return ev.Type
+}
+
+// testVerifyMessage: the code's message is stored in the same commit as
+// an allowed send, with the verification's id as its reference, and not
+// at all when the send is refused.
+func testVerifyMessage(t *testing.T, s store.Store) {
+	acc := account(t, s, "verify-g")
+	start := func(at time.Time) (*herald.Verification, *herald.Message, error) {
+		m := newMessage(acc, 1, at)
+		m.Type, m.To, m.Reference = herald.TypeOTP, "+447700900009", ""
+		v := &herald.Verification{ID: herald.NewID("ver", at.UnixMilli()), AccountID: acc.ID, To: m.To, Channel: "sms",
+			Locale: "en", CodeLength: 6, TTL: 10 * time.Minute}
+		got, err := s.StartVerification(t.Context(), store.StartVerification{New: v, Hash: hashOf("123456"), Now: at,
+			Limits: vlimits, Message: &store.NewMessage{Message: m}})
+		return got, m, err
+	}
+	v, m, err := start(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Message(t.Context(), acc.ID, m.ID, true)
+	if err != nil || got.Reference != v.ID || len(got.Parts) != 1 {
+		t.Fatalf("message %+v %v", got, err)
+	}
+	_, m2, err := start(base.Add(time.Second)) // within the cooldown
+	if code(err) != herald.CodeVerifyResendCooldown {
+		t.Fatalf("resend: %v", err)
+	}
+	if _, err := s.Message(t.Context(), acc.ID, m2.ID, false); herald.ErrorKind(err) != herald.KindNotFound {
+		t.Fatalf("the refused send's message was stored: %v", err)
+	}
+	v3, m3, err := start(base.Add(time.Minute))
+	if err != nil || v3.ID != v.ID {
+		t.Fatalf("resend: %+v %v", v3, err)
+	}
+	if got, err := s.Message(t.Context(), acc.ID, m3.ID, false); err != nil || got.Reference != v.ID {
+		t.Fatalf("resent message %+v %v", got, err)
+	}
 }
