@@ -35,17 +35,10 @@ type unlockAnswer struct {
 // unlockVerifications answers POST /v1/verifications/unlock: the number's
 // consecutive failed checks are cleared.
 func (s *Server) unlockVerifications(w http.ResponseWriter, r *http.Request, account string) error {
-	vf, err := s.verifier()
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req unlockRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	vf, err := s.verifyRequest(w, r, &req)
+	if err != nil {
+		return err
 	}
 	to, n, err := vf.Unlock(r.Context(), account, req.To)
 	if err != nil {
@@ -59,6 +52,23 @@ type checkRequest struct {
 	Code string `json:"code"`
 }
 
+// verifyRequest returns the Verify service and decodes the request's body
+// into v.
+func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request, v any) (Verifier, error) {
+	vf, err := s.verifier()
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	if e := decodeJSON(body, v); e != nil {
+		return nil, e
+	}
+	return vf, nil
+}
+
 func (s *Server) verifier() (Verifier, error) {
 	if s.verify == nil {
 		return nil, notFound("route")
@@ -70,17 +80,10 @@ func (s *Server) verifier() (Verifier, error) {
 // verification, new or (for a number with one pending) resent with a new
 // code.
 func (s *Server) createVerification(w http.ResponseWriter, r *http.Request, account string) error {
-	vf, err := s.verifier()
-	if err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req verify.StartRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	vf, err := s.verifyRequest(w, r, &req)
+	if err != nil {
+		return err
 	}
 	v, err := vf.Start(r.Context(), account, req)
 	if err != nil {
@@ -103,13 +106,9 @@ func (s *Server) checkVerification(w http.ResponseWriter, r *http.Request, accou
 		// same work, so that the path tells nothing.
 		id = "ver_invalid"
 	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req checkRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	if _, err := s.verifyRequest(w, r, &req); err != nil {
+		return err
 	}
 	a, err := vf.Check(r.Context(), account, id, req.Code)
 	if err != nil {
