@@ -120,9 +120,13 @@ var kindNames = map[string]herald.Kind{
 // with their kinds.
 func intakeCodes(t *testing.T) map[string]herald.Kind {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "intake", "*.go"))
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, dir := range []string{"intake", "verify", "fraud"} {
+		fs, err := filepath.Glob(filepath.Join("..", dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, fs...)
 	}
 	fset := token.NewFileSet()
 	codes := map[string]herald.Kind{}

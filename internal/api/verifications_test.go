@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/verify"
 )
@@ -93,5 +94,32 @@ func TestVerificationRoutesWithoutService(t *testing.T) {
 	res, body := h.send("GET", "/v1/fraud/blocks", "")
 	if res.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"data":[]}` {
 		t.Fatalf("blocks without a guard: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestVerifyAndFraudCodesInTable: the codes the Verify service and the
+// fraud guard answer with through constants are in the table, with their
+// kinds (literal codes are found by allCodes).
+func TestVerifyAndFraudCodesInTable(t *testing.T) {
+	t.Parallel()
+	want := map[string]herald.Kind{
+		herald.CodeVerifyResendCooldown: herald.KindRateLimited, herald.CodeVerifyTooManySends: herald.KindRateLimited,
+		herald.CodeVerifyLocked: herald.KindRateLimited, herald.CodeVerifyMaxAttempts: herald.KindRateLimited,
+		herald.CodeVerifyNotPending: herald.KindConflict, fraud.CodeDestinationBlocked: herald.KindForbidden,
+		fraud.CodeRateLimited: herald.KindRateLimited, fraud.CodeDailyCapReached: herald.KindRateLimited,
+	}
+	for code, kind := range want {
+		found := false
+		for _, c := range errorCodes {
+			if c.code == code {
+				found = true
+				if c.kind != kind {
+					t.Errorf("%s: kind %s in the table, %s where it is made", code, c.kind, kind)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s is not in errorCodes", code)
+		}
 	}
 }
