@@ -43,7 +43,9 @@ func (f *fakeVerifier) ViewOf(v *herald.Verification) verify.View {
 	return verify.View{ID: v.ID, Object: "verification", To: v.To, Status: v.Status}
 }
 
-func (f *fakeVerifier) Unlock(_ context.Context, _, to string) (string, int, error) { return to, 3, nil }
+func (f *fakeVerifier) Unlock(_ context.Context, _, to string) (string, int, error) {
+	return to, 3, nil
+}
 
 func TestVerificationRoutes(t *testing.T) {
 	t.Parallel()
