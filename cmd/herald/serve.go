@@ -16,12 +16,14 @@ import (
 	"github.com/herald-sms/herald/internal/api"
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/dispatch"
+	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/inbound"
 	"github.com/herald-sms/herald/internal/intake"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
 	"github.com/herald-sms/herald/internal/store/sqlite"
+	"github.com/herald-sms/herald/internal/verify"
 	"github.com/herald-sms/herald/internal/webhook"
 )
 
@@ -205,10 +207,26 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 	defaultRoute := routes[cfg.Carriers[0].Name]
 
-	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
+	// Unsent one-time-code messages cannot be recovered (their code is
+	// not stored): verify.Recovering fails them at start-up.
+	disp := dispatch.New(dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
 		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
+	var guard *fraud.Guard
+	var guardCheck func(context.Context, *herald.Message) error
+	if !cfg.Fraud.Disabled {
+		policy, err := cfg.Fraud.policy(cfg.DefaultRegion)
+		if err != nil {
+			return err
+		}
+		guard = fraud.New(policy, st, nil, log.With("component", "fraud"))
+		if err := guard.Load(ctx); err != nil {
+			return err
+		}
+		guardCheck = guard.Check
+	}
 	in := intake.New(intake.Options{
+		Guard: guardCheck,
 		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
 		Route:    func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil },
 		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },
@@ -219,7 +237,21 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	receipts.mo = newInbound(cfg, st, in, disp.Accepted, func([]*herald.InboundMessage) { hooks.Wake() }, log.With("component", "inbound"))
 	p.Inbound = receipts.mo
 	onReply = webhookReply(in, log.With("component", "inbound"))
-	apiSrv, err := api.New(api.Options{Intake: in, Store: st, TwoWay: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
+	verifyKey, err := verify.LoadKey(cfg.VerifyKey, cfg.Data)
+	if err != nil {
+		return err
+	}
+	vopts := verify.Options{Store: st, Intake: in, Key: verifyKey}
+	aopts := api.Options{Intake: in, Store: st, TwoWay: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")}
+	if guard != nil {
+		vopts.Approved, aopts.Fraud = guard.Approved, guard
+	}
+	verifier, err := verify.New(vopts)
+	if err != nil {
+		return err
+	}
+	aopts.Verify = verifier
+	apiSrv, err := api.New(aopts)
 	if err != nil {
 		return err
 	}
@@ -257,6 +289,10 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	})
+	if guard != nil {
+		// Ends the fraud blocks whose time is over (fraud.unblocked events).
+		wg.Go(func() { guard.Run(hookCtx, 30*time.Second) })
+	}
 	// Idempotency keys are kept for 48 hours (the promise is at least 24).
 	wg.Go(func() {
 		t := time.NewTicker(time.Hour)
@@ -266,6 +302,11 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 				log.Warn("purging idempotency keys failed", "err", err)
 			} else if n > 0 {
 				log.Info("purged idempotency keys", "keys", n)
+			}
+			if n, err := st.PurgeVerifications(hookCtx, time.Now().Add(-24*time.Hour)); err != nil {
+				log.Warn("purging verifications failed", "err", err)
+			} else if n > 0 {
+				log.Info("purged verification records", "rows", n)
 			}
 			select {
 			case <-t.C:

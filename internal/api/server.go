@@ -76,6 +76,11 @@ type Options struct {
 	// (for development and tests); it is passed to CheckURL.
 	AllowLoopback bool
 
+	// Verify serves /v1/verifications; nil answers them 404.
+	Verify Verifier
+	// Fraud serves /v1/fraud/blocks; nil: no blocks.
+	Fraud FraudGuard
+
 	// Logger receives errors behind 5xx answers, panics and, at debug
 	// level, one line per request. Bodies and keys are never logged.
 	// Default: discard.
@@ -102,6 +107,8 @@ type Server struct {
 	now           func() time.Time
 	keys          *keyCache
 	mux           *http.ServeMux
+	verify        Verifier
+	fraud         FraudGuard
 }
 
 // New returns a Server for opts, or an error naming a missing option.
@@ -122,6 +129,8 @@ func New(opts Options) (*Server, error) {
 		log:           opts.Logger,
 		now:           opts.Now,
 		mux:           http.NewServeMux(),
+		verify:        opts.Verify,
+		fraud:         opts.Fraud,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -23,6 +23,12 @@ type Request struct {
 	// Compliance marks Herald's own keyword replies (STOP confirmation,
 	// HELP text): sent even to a number that opted out. Never from clients.
 	Compliance bool `json:"-"`
+
+	// Redacted, when set, is stored in place of Body, which is then only
+	// handed to the dispatcher (in memory) and never written: the Verify
+	// API keeps one-time codes out of the database this way. It must
+	// split into as many parts as Body (same length, digits masked).
+	Redacted string `json:"-"`
 }
 
 // Result is the outcome of one Request.
