@@ -28,6 +28,8 @@ type Store interface {
 	Messages
 	Dispatch
 	Webhooks
+	SMPPUsers
+	ClientOutbox
 	Close() error
 }
 
@@ -49,6 +51,9 @@ type NewMessage struct {
 	// KindConflict, code "idempotency_key_reused".
 	IdempotencyKey string
 	RequestHash    []byte
+	// SMPP, when set, records that an SMPP client submitted the message
+	// (see ClientOutbox).
+	SMPP *SMPPSource
 
 	// Set by CreateMessages.
 	Replayed bool            // an earlier message was returned instead

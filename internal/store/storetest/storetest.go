@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AccountIsolation", testIsolation},
 		{"ConcurrentTransitions", testConcurrentTransitions},
 	}
+	tests = append(tests, smppTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
