@@ -98,7 +98,7 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 			results[i].Err = err
 			continue
 		}
-		it := &store.NewMessage{Message: m}
+		it := &store.NewMessage{Message: m, SMPP: reqs[i].SMPP}
 		if idem.Key != "" {
 			it.IdempotencyKey, it.RequestHash = idem.Key, idem.Hash
 			if batch {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
 )
 
 // Request is one message to send, as a client asks for it (the fields of
@@ -20,6 +21,9 @@ type Request struct {
 	Reference      string             `json:"reference,omitempty"`
 	Metadata       json.RawMessage    `json:"metadata,omitempty"`
 	SmartEncoding  bool               `json:"smart_encoding,omitempty"`
+	// SMPP is set by the SMPP server: which SMPP user submitted the
+	// message and which receipts it asked for.
+	SMPP *store.SMPPSource `json:"-"`
 }
 
 // Result is the outcome of one Request.
