@@ -32,6 +32,9 @@ type Config struct {
 	WebhookAllowLoopback bool            `json:"webhook_allow_loopback"`
 	Simulator            SimulatorConfig `json:"simulator"`
 	Carriers             []CarrierConfig `json:"carriers"`
+	// SMPP is the listen address of the SMPP server for client
+	// applications; empty (the default) leaves it off (HERALD_SMPP).
+	SMPP string `json:"smpp"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -136,6 +139,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	set("HERALD_DEFAULT_REGION", &c.DefaultRegion)
 	set("HERALD_DEFAULT_FROM", &c.DefaultFrom)
 	set("HERALD_LOG_LEVEL", &c.LogLevel)
+	set("HERALD_SMPP", &c.SMPP)
 	if v := getenv("HERALD_WEBHOOK_ALLOW_LOOPBACK"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
