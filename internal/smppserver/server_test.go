@@ -148,7 +148,7 @@ type harness struct {
 	addr string
 }
 
-func start(t *testing.T, users ...*herald.SMPPUser) *harness {
+func start(t testing.TB, users ...*herald.SMPPUser) *harness {
 	t.Helper()
 	st := newFakeStore()
 	for _, u := range users {
@@ -178,7 +178,7 @@ func user(systemID string) *herald.SMPPUser {
 		PasswordHash: herald.HashSMPPPassword(testPassword)}
 }
 
-func (h *harness) bind(t *testing.T, systemID, password string, role pdu.Role, hd smpp.Handler) (*smpp.Session, error) {
+func (h *harness) bind(t testing.TB, systemID, password string, role pdu.Role, hd smpp.Handler) (*smpp.Session, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
