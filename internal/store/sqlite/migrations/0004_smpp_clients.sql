@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS smpp_users (
 );
 CREATE INDEX IF NOT EXISTS smpp_users_account ON smpp_users (account_id);
 
--- One row per message an SMPP client submitted.
+-- One row per message an SMPP client submitted asking for receipts.
 CREATE TABLE IF NOT EXISTS smpp_sources (
   message_id          TEXT PRIMARY KEY,
   account_id          TEXT NOT NULL,
