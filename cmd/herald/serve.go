@@ -230,7 +230,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		Accepted: disp.Accepted,
 		Logger:   log,
 	})
-	apiSrv, err := api.New(api.Options{Intake: in, Store: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
+	apiSrv, err := api.New(api.Options{Intake: in, Store: st, SMPPUsers: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/smpp"
+	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store/sqlite"
 )
@@ -237,4 +240,66 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// TestSMPPUsersAPIAndBind creates an SMPP user through the API, binds
+// with its generated password, submits a message (a receipt comes back
+// over the same transceiver bind), and checks that a deleted user can no
+// longer bind.
+func TestSMPPUsersAPIAndBind(t *testing.T) {
+	tp := startPlatform(t, func(c *Config) { c.SMPP = "127.0.0.1:0" })
+	code, body := tp.do(t, "POST", "/v1/smpp-users", `{"system_id":"apiuser","max_binds":2}`, nil)
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var u struct {
+		ID, Password string
+		MaxBinds     int `json:"max_binds"`
+	}
+	if err := json.Unmarshal(body, &u); err != nil || len(u.Password) != herald.SMPPPasswordLen || u.MaxBinds != 2 {
+		t.Fatalf("created %s (%v)", body, err)
+	}
+	if code, body := tp.do(t, "POST", "/v1/smpp-users", `{"system_id":"apiuser"}`, nil); code != 409 || !strings.Contains(string(body), "system_id_taken") {
+		t.Fatalf("duplicate: %d %s", code, body)
+	}
+	if code, body := tp.do(t, "GET", "/v1/smpp-users", "", nil); code != 200 || strings.Contains(string(body), u.Password) ||
+		!strings.Contains(string(body), `"system_id":"apiuser"`) {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	receipts := make(chan *pdu.DeliverSM, 4)
+	h := smpp.HandlerFunc(func(r *smpp.Request) {
+		if d, ok := r.Body.(*pdu.DeliverSM); ok {
+			receipts <- d
+		}
+		r.Respond(pdu.StatusOK, nil)
+	})
+	s, err := smpp.Dial(t.Context(), tp.SMPPAddr, pdu.Bind{Role: pdu.Transceiver, SystemID: "apiuser", Password: u.Password}, smpp.Config{}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r, err := s.Send(t.Context(), &pdu.SubmitSM{ShortMessage: pdu.ShortMessage{Source: pdu.Address{TON: 5, Addr: "Herald"},
+		Dest: pdu.Address{TON: 1, NPI: 1, Addr: "447911123456"}, RegisteredDelivery: 1, Message: []byte("hello over smpp")}})
+	if err != nil || r.Error() != nil {
+		t.Fatalf("submit: %v %v", err, r.Error())
+	}
+	id := r.Body.(*pdu.SubmitSMResp).MessageID
+	if code, body := tp.do(t, "GET", "/v1/messages/"+id, "", nil); code != 200 || !strings.Contains(string(body), "hello over smpp") {
+		t.Fatalf("the message over the API: %d %s", code, body)
+	}
+	select {
+	case d := <-receipts:
+		rid, _ := d.TLVs.CString(pdu.TagReceiptedMessageID)
+		if rid != id || !strings.Contains(string(d.Message), "stat:DELIVRD") || !strings.HasPrefix(string(d.Message), "id:"+id) {
+			t.Fatalf("receipt %q for %q", d.Message, rid)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no receipt")
+	}
+	if code, body := tp.do(t, "DELETE", "/v1/smpp-users/"+u.ID, "", nil); code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if _, err := smpp.Dial(t.Context(), tp.SMPPAddr, pdu.Bind{Role: pdu.Transceiver, SystemID: "apiuser", Password: u.Password}, smpp.Config{}, nil); err == nil {
+		t.Fatal("a deleted user could bind")
+	}
 }

@@ -38,6 +38,15 @@ const (
 	// clients through this package unchanged.
 	codeIdempotencyKeyReused = "idempotency_key_reused"
 	codeNotCancelable        = "not_cancelable"
+
+	// SMPP users (smppusers.go; the invalid_* codes come from
+	// herald.ValidateSMPPUser, system_id_taken from the store).
+	codeInvalidSystemID   = "invalid_system_id"
+	codeInvalidPassword   = "invalid_password"
+	codeInvalidMaxBinds   = "invalid_max_binds"
+	codeInvalidRateLimit  = "invalid_rate_limit"
+	codeInvalidAllowedIPs = "invalid_allowed_ips"
+	codeSystemIDTaken     = "system_id_taken"
 )
 
 // errorCode is one row of the error table.
@@ -71,6 +80,12 @@ var errorCodes = []errorCode{
 	{codeStoreUnavailable, herald.KindTransient, 0},
 	{codeIdempotencyKeyReused, herald.KindConflict, 0},
 	{codeNotCancelable, herald.KindConflict, 0},
+	{codeInvalidSystemID, herald.KindInvalid, 0},
+	{codeInvalidPassword, herald.KindInvalid, 0},
+	{codeInvalidMaxBinds, herald.KindInvalid, 0},
+	{codeInvalidRateLimit, herald.KindInvalid, 0},
+	{codeInvalidAllowedIPs, herald.KindInvalid, 0},
+	{codeSystemIDTaken, herald.KindConflict, 0},
 }
 
 // malformed lists the KindInvalid codes that mean the request does not

@@ -33,6 +33,10 @@ var routes = []route{
 	{http.MethodPost, "/v1/webhooks", false, (*Server).createWebhook},
 	{http.MethodGet, "/v1/webhooks", false, (*Server).listWebhooks},
 	{http.MethodDelete, "/v1/webhooks/{id}", false, (*Server).deleteWebhook},
+
+	{http.MethodPost, "/v1/smpp-users", false, (*Server).createSMPPUser},
+	{http.MethodGet, "/v1/smpp-users", false, (*Server).listSMPPUsers},
+	{http.MethodDelete, "/v1/smpp-users/{id}", false, (*Server).deleteSMPPUser},
 }
 
 // routeMethods returns the distinct methods of the table, sorted.

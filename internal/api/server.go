@@ -62,6 +62,8 @@ type Store interface {
 type Options struct {
 	Intake Intake
 	Store  Store
+	// SMPPUsers serves /v1/smpp-users; nil answers them with 404.
+	SMPPUsers SMPPUsers
 
 	// NewSecret returns a fresh webhook signing secret. Default:
 	// webhook.NewSecret.
@@ -98,6 +100,7 @@ type Server struct {
 	now           func() time.Time
 	keys          *keyCache
 	mux           *http.ServeMux
+	smppUsers     SMPPUsers // nil: no SMPP users
 }
 
 // New returns a Server for opts, or an error naming a missing option.
@@ -117,6 +120,7 @@ func New(opts Options) (*Server, error) {
 		log:           opts.Logger,
 		now:           opts.Now,
 		mux:           http.NewServeMux(),
+		smppUsers:     opts.SMPPUsers,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
