@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -15,7 +13,6 @@ import (
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/smpp"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
-	"github.com/herald-sms/herald/internal/smscsim"
 )
 
 // BenchmarkSMPPServer measures durable submit_sm/s into Herald's SMPP
@@ -40,15 +37,7 @@ func benchSMPPServer(b *testing.B, carrier bool) {
 	const binds, window = 4, 256
 	addr := "127.0.0.1:1" // nothing listens: the carrier link never binds
 	if carrier {
-		sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := sim.Start(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		defer sim.Close()
-		addr = sim.Addr()
+		addr = startSim(b).Addr()
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
@@ -60,21 +49,12 @@ func benchSMPPServer(b *testing.B, carrier bool) {
 	if err := cfg.validate(); err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan *Platform, 1), make(chan error, 1)
-	go func() { done <- RunPlatform(ctx, cfg, slog.New(slog.DiscardHandler), func(p *Platform) { ready <- p }) }()
+	p := startStoppable(b, cfg)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := p.stop(); err != nil {
 			b.Error(err)
 		}
 	}()
-	var p *Platform
-	select {
-	case p = <-ready:
-	case err := <-done:
-		b.Fatal(err)
-	}
 	acc, err := p.Store.EnsureAccount(b.Context(), "bench")
 	if err != nil {
 		b.Fatal(err)

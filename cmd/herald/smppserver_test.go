@@ -35,6 +35,21 @@ func requirePerlSMPP(t *testing.T) {
 	t.Logf("client: Net::SMPP %s (perl), an SMPP implementation not written on this project", out)
 }
 
+// startSim starts an SMSC simulator (outside Herald, so that it keeps
+// its receipts across a Herald restart), closed when the test ends.
+func startSim(t testing.TB) *smscsim.Simulator {
+	t.Helper()
+	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
 // runningPlatform is a Herald started by startStoppable.
 type runningPlatform struct {
 	*Platform
@@ -43,7 +58,7 @@ type runningPlatform struct {
 
 // startStoppable starts Herald with cfg and returns it with a function
 // that stops it (gracefully) and reports how it ended.
-func startStoppable(t *testing.T, cfg Config) *runningPlatform {
+func startStoppable(t testing.TB, cfg Config) *runningPlatform {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *Platform, 1)
@@ -89,15 +104,7 @@ func TestSMPPClientPerl(t *testing.T) {
 		pauseAfter = 3000
 		pause      = 30 // seconds, as the requirement says
 	)
-	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-
+	sim := startSim(t)
 	data := t.TempDir()
 	st, err := sqlite.Open(data, sqlite.Options{})
 	if err != nil {

@@ -92,6 +92,11 @@ type Server struct {
 	pushers  map[string]*pusher          // account ID → its receipt pusher
 	limits   map[string]*bucket          // user ID → submit rate limit
 
+	subMu    sync.Mutex
+	subN     int           // subMu guards subN, draining: submissions handed to the intake, not yet answered
+	draining bool          // Shutdown has begun: no new submissions
+	drained  chan struct{} // closed once draining and subN is 0
+
 	stats Stats
 }
 
@@ -154,6 +159,7 @@ func New(o Options) *Server {
 		verified: map[string][32]byte{}, slow: make(chan struct{}, 1),
 		reserved: map[string]*herald.SMPPUser{}, clients: map[*smpp.Session]*client{},
 		binds: map[string]int{}, pushers: map[string]*pusher{}, limits: map[string]*bucket{},
+		drained: make(chan struct{}),
 	}
 	s.srv = &smpp.Server{SystemID: o.SystemID, Config: o.Session, Authenticate: s.authenticate,
 		Handler: smpp.HandlerFunc(s.serve), OnBound: s.onBound, BindTimeout: o.BindTimeout}
@@ -172,8 +178,10 @@ func (s *Server) Serve(l net.Listener) error { return s.srv.Serve(l) }
 func (s *Server) ServeConn(c net.Conn) { s.srv.ServeConn(c) }
 
 // Shutdown stops the receipt pushers (what clients acknowledged is
-// recorded), unbinds every session, then stops the intake batcher; ctx
-// bounds the wait.
+// recorded), refuses new submissions (ESME_RSYSERR) and waits for those
+// already handed to the intake to be answered, so that no client loses
+// the response of a message that was stored; then it unbinds every
+// session and stops the batcher. ctx bounds the wait.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	ps := make([]*pusher, 0, len(s.pushers))
@@ -184,10 +192,44 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, p := range ps {
 		p.stop()
 	}
+	s.subMu.Lock()
+	if !s.draining {
+		s.draining = true
+		if s.subN == 0 {
+			close(s.drained)
+		}
+	}
+	s.subMu.Unlock()
+	select {
+	case <-s.drained:
+	case <-ctx.Done():
+	}
 	err := s.srv.Shutdown(ctx)
 	s.cancel()
 	s.wg.Wait()
 	return err
+}
+
+// beginSubmit counts a submission handed to the intake, or reports false
+// while shutting down.
+func (s *Server) beginSubmit() bool {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.subN++
+	return true
+}
+
+// endSubmit counts a submission answered.
+func (s *Server) endSubmit() {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.subN--
+	if s.draining && s.subN == 0 {
+		close(s.drained)
+	}
 }
 
 // Wake tells the receipt pushers that the outbox may have new rows.

@@ -95,9 +95,16 @@ type fakeIntake struct {
 	reqs  []intake.Request
 	calls int
 	fail  error
+	// entered, when set, is told of each call, which then waits for gate.
+	entered chan struct{}
+	gate    chan struct{}
 }
 
 func (f *fakeIntake) Submit(_ context.Context, acc string, reqs []intake.Request, _ intake.Idempotency, _ bool) ([]intake.Result, error) {
+	if f.entered != nil {
+		f.entered <- struct{}{}
+		<-f.gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -503,5 +510,44 @@ func TestReceiptsDurableAndInOrder(t *testing.T) {
 			t.Fatalf("%d rows never acknowledged", h.st.pending())
 		}
 		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline, not timing
+	}
+}
+
+// TestShutdownAnswersStoredSubmits: a shutdown waits for the submissions
+// already handed to the intake and answers them before unbinding, so a
+// client never loses the response of a stored message.
+func TestShutdownAnswersStoredSubmits(t *testing.T) {
+	t.Parallel()
+	h := start(t, user("acme"))
+	h.in.entered, h.in.gate = make(chan struct{}, 1), make(chan struct{})
+	s, err := h.bind(t, "acme", testPassword, pdu.Transmitter, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := make(chan smpp.Response, 1)
+	sm := &pdu.SubmitSM{ShortMessage: pdu.ShortMessage{Source: pdu.Address{Addr: "Herald"},
+		Dest: pdu.Address{Addr: "+447700900123"}, Message: []byte("x")}}
+	if err := s.Go(t.Context(), sm, func(r smpp.Response) { resp <- r }); err != nil {
+		t.Fatal(err)
+	}
+	<-h.in.entered // the submission is in the intake
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- h.srv.Shutdown(ctx)
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("Shutdown returned while a submission was in the intake")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(h.in.gate)
+	r := <-resp
+	if r.Err != nil || r.Status() != pdu.StatusOK {
+		t.Fatalf("the stored message's response: %v %v", r.Err, r.Status())
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -88,12 +88,20 @@ func (s *Server) submitSM(c *client, r *smpp.Request, b *pdu.SubmitSM) {
 
 // enqueue hands a request to the batcher (blocking the session's reader
 // while the batcher is full: back-pressure on the client).
+// While the server shuts down it refuses at once.
 func (s *Server) enqueue(account string, req intake.Request, done func(intake.Result, error)) {
-	sub := &submission{account: account, req: req, done: done}
+	if !s.beginSubmit() {
+		done(intake.Result{}, errShutdown)
+		return
+	}
+	sub := &submission{account: account, req: req, done: func(res intake.Result, err error) {
+		done(res, err)
+		s.endSubmit()
+	}}
 	select {
 	case s.subs <- sub:
 	case <-s.ctx.Done():
-		done(intake.Result{}, errShutdown)
+		sub.done(intake.Result{}, errShutdown)
 	}
 }
 
