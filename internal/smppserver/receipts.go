@@ -5,11 +5,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/smpp"
 	"github.com/herald-sms/herald/internal/smpp/dlr"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
+	"github.com/herald-sms/herald/internal/smstext"
 )
 
 // pusher sends one account's outbox rows, in order, over the account's
@@ -215,7 +217,7 @@ func deliverSM(row *herald.ClientMessage) *pdu.DeliverSM {
 	d.Dest = address(row.From)
 	if row.Kind == herald.ClientInbound {
 		d.Source, d.Dest = address(row.From), address(row.To)
-		d.Message = []byte(row.Body) // the inbound engineer's outbox rows decide their encoding
+		setText(d, row.Body)
 		return d
 	}
 	state := MessageState(row.Status)
@@ -237,6 +239,30 @@ func deliverSM(row *herald.ClientMessage) *pdu.DeliverSM {
 	d.TLVs.SetCString(pdu.TagReceiptedMessageID, row.MessageID)
 	d.TLVs.SetUint8(pdu.TagMessageState, state.MessageState())
 	return d
+}
+
+// setText puts an inbound text in a deliver_sm: GSM 7-bit (unpacked,
+// data_coding 0) when it can be, else UCS-2 (data_coding 8); in
+// message_payload when it is longer than short_message allows.
+func setText(d *pdu.DeliverSM, text string) {
+	b, err := smstext.EncodeGSM7(text, smstext.Default, smstext.Default)
+	if err != nil {
+		d.DataCoding = 8
+		b = utf16BE(text)
+	}
+	if len(b) > 254 {
+		d.TLVs.Set(pdu.TagMessagePayload, b)
+		return
+	}
+	d.Message = b
+}
+
+func utf16BE(s string) []byte {
+	var out []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(u>>8), byte(u))
+	}
+	return out
 }
 
 // address writes a Herald address as an SMPP one: E.164 as an

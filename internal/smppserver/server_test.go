@@ -551,3 +551,28 @@ func TestShutdownAnswersStoredSubmits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestInboundRows(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		body string
+		dc   uint8
+		want []byte
+		tlv  bool
+	}{
+		{"STOP", 0, []byte("STOP"), false},
+		{"€1", 0, []byte{0x1b, 0x65, '1'}, false},
+		{"При", 8, []byte{0x04, 0x1f, 0x04, 0x40, 0x04, 0x38}, false},
+		{strings.Repeat("a", 300), 0, []byte(strings.Repeat("a", 300)), true},
+	}
+	for _, tc := range cases {
+		d := deliverSM(&herald.ClientMessage{Kind: herald.ClientInbound, From: "+447700900123", To: "Herald", Body: tc.body})
+		got := d.Message
+		if tc.tlv {
+			got, _ = d.TLVs.Get(pdu.TagMessagePayload)
+		}
+		if d.DataCoding != tc.dc || string(got) != string(tc.want) || d.ESMClass != 0 || d.Source.Addr != "447700900123" || d.Dest.Addr != "Herald" {
+			t.Errorf("%q: %+v", tc.body, d)
+		}
+	}
+}
