@@ -103,6 +103,9 @@ func TestSMPPClientPerl(t *testing.T) {
 		count      = 10000
 		pauseAfter = 3000
 		pause      = 30 // seconds, as the requirement says
+		// rate paces the submits (per second) so that they are still
+		// flowing when the receiver comes back and Herald is restarted.
+		rate = 200
 	)
 	sim := startSim(t)
 	data := t.TempDir()
@@ -145,7 +148,7 @@ func TestSMPPClientPerl(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "perl", "testdata/smpp_client.pl", "--count", strconv.Itoa(count),
-		"--pause-after", strconv.Itoa(pauseAfter), "--pause", strconv.Itoa(pause), "--timeout", "540",
+		"--pause-after", strconv.Itoa(pauseAfter), "--pause", strconv.Itoa(pause), "--rate", strconv.Itoa(rate), "--timeout", "540",
 		smppHost, smppPort, "perl", password)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -168,7 +171,7 @@ func TestSMPPClientPerl(t *testing.T) {
 		case "progress", "bound", "lost", "receiver_down", "receiver_up", "done", "error", "refused":
 			t.Logf("%6.1fs client: %s", time.Since(start).Seconds(), line)
 		case "duplicate", "unknown":
-			t.Logf("client: %s", line)
+			t.Logf("%6.1fs client: %s", time.Since(start).Seconds(), line)
 		}
 		switch name {
 		case "receiver_down":

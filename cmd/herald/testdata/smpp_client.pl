@@ -11,7 +11,7 @@
 # deliver_sm, until it holds a receipt for every message id Herald
 # returned. After --pause-after receipts it drops its receiver connection
 # (no unbind) and binds again --pause seconds later, while the transmitter
-# goes on. Any lost connection (Herald restarting) is reconnected every
+# goes on (--rate caps submit_sm per second). Any lost connection (Herald restarting) is reconnected every
 # half second; submit_sm whose response never came are submitted again.
 #
 # Events, one a line on stdout:
@@ -39,7 +39,7 @@ $SIG{PIPE} = 'IGNORE';
 
 my %opt = (count => 10000, window => 100, 'pause-after' => 3000, pause => 30, timeout => 600,
            dest => '447911', source => 'Herald');
-GetOptions(\%opt, 'count=i', 'window=i', 'pause-after=i', 'pause=f', 'timeout=i', 'dest=s', 'source=s')
+GetOptions(\%opt, 'count=i', 'window=i', 'rate=f', 'pause-after=i', 'pause=f', 'timeout=i', 'dest=s', 'source=s')
     && @ARGV == 4
     or do { print STDERR "usage: $0 [options] HOST PORT SYSTEM_ID PASSWORD\n"; exit 2; };
 my ($host, $port, $system_id, $password) = @ARGV;
@@ -67,6 +67,7 @@ my ($rx_paused_until, $paused_done) = (0, 0);
 my $next_tx_try = 0;
 my $next_rx_try = 0;
 my $last_progress = 0;
+my $sent_total = 0;                   # submit_sm written, resubmits included
 
 sub connect_bind {
     my ($role) = @_;
@@ -142,7 +143,8 @@ while (!complete()) {
         $next_rx_try = time + 0.5 unless $rx;
     }
     # Submit up to the window.
-    while ($tx && @todo && keys(%outstanding) < $opt{window}) {
+    while ($tx && @todo && keys(%outstanding) < $opt{window}
+           && (!$opt{rate} || $sent_total < $opt{rate} * (time - $start))) {
         my $i = shift @todo;
         my $seq = eval {
             $tx->submit_sm(
@@ -157,13 +159,14 @@ while (!complete()) {
             last;
         }
         $outstanding{$seq} = $i;
+        $sent_total++;
     }
     my @handles = grep { defined } ($tx, $rx);
     if (!@handles) {
         select(undef, undef, undef, 0.1);
         next;
     }
-    my @ready = IO::Select->new(@handles)->can_read(0.2);
+    my @ready = IO::Select->new(@handles)->can_read($opt{rate} ? 0.01 : 0.2);
     for my $s (@ready) {
         my $role = (defined $tx && $s == $tx) ? 'tx' : 'rx';
         my $pdu = $s->read_pdu();
