@@ -210,8 +210,8 @@ func TestSMPPClientPerl(t *testing.T) {
 		t.Errorf("receiver outage %v, want at least %ds", upAt.Sub(downAt), pause)
 	}
 	n := func(k string) int { v, _ := strconv.Atoi(done[k]); return v }
-	t.Logf("SUMMARY: submitted %d, accepted %d (resubmitted after a lost connection: %d), receipts %d, unique %d, duplicates %d, missing %d, receipts for ids the client never got: %d, receiver outage %.1fs, %ss in all",
-		n("submitted"), n("accepted"), n("resubmitted"), n("receipts"), n("unique"), n("duplicates"), n("missing"), n("unknown"),
+	t.Logf("SUMMARY: submitted %d, accepted %d (resubmitted after a lost connection: %d; refused with ESME_RSYSERR or ESME_RTHROTTLED and retried: %d), receipts %d, unique %d, duplicates %d, missing %d, receipts for ids the client never got: %d, receiver outage %.1fs, %ss in all",
+		n("submitted"), n("accepted"), n("resubmitted"), n("refused"), n("receipts"), n("unique"), n("duplicates"), n("missing"), n("unknown"),
 		upAt.Sub(downAt).Seconds(), done["seconds"])
 	if n("accepted") != count || n("missing") != 0 {
 		t.Errorf("accepted %d of %d, %d receipts missing", n("accepted"), count, n("missing"))

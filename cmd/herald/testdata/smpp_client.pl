@@ -68,6 +68,7 @@ my $next_tx_try = 0;
 my $next_rx_try = 0;
 my $last_progress = 0;
 my $sent_total = 0;                   # submit_sm written, resubmits included
+my $hold_until = 0;                   # no submits before this time (after a refusal)
 
 sub connect_bind {
     my ($role) = @_;
@@ -143,7 +144,7 @@ while (!complete()) {
         $next_rx_try = time + 0.5 unless $rx;
     }
     # Submit up to the window.
-    while ($tx && @todo && keys(%outstanding) < $opt{window}
+    while ($tx && @todo && keys(%outstanding) < $opt{window} && time >= $hold_until
            && (!$opt{rate} || $sent_total < $opt{rate} * (time - $start))) {
         my $i = shift @todo;
         my $seq = eval {
@@ -187,7 +188,10 @@ while (!complete()) {
                 # refusal of the message itself.
                 $refused++;
                 emit('refused', status => sprintf('0x%08x', $pdu->{status})) if $refused <= 5;
-                push @todo, $i if $pdu->{status} == 0x58 || $pdu->{status} == 0x08;
+                if ($pdu->{status} == 0x58 || $pdu->{status} == 0x08) {
+                    push @todo, $i;
+                    $hold_until = time + 0.1;    # back off a little
+                }
             }
         } elsif ($role eq 'rx' && $cmd == Net::SMPP::CMD_deliver_sm) {
             $s->deliver_sm_resp(seq => $pdu->{seq}, message_id => '');
