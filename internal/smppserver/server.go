@@ -77,9 +77,10 @@ type Server struct {
 	srv  *smpp.Server
 	subs chan *submission
 
-	ctx    context.Context // the server's lifetime: batcher and pushers
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // batcher, flushes, pushers, session watchers, queries
+	ctx       context.Context // the server's lifetime, ended by Shutdown: batcher and pushers
+	cancel    context.CancelFunc
+	startOnce sync.Once
+	wg        sync.WaitGroup // batcher, flushes, pushers, session watchers, queries
 
 	authMu   sync.Mutex
 	verified map[string][32]byte // authMu guards verified: user ID → SHA-256(stored hash, password) of the last good password
@@ -118,7 +119,8 @@ type client struct {
 	asm  *assembler // long messages submitted in parts
 }
 
-// New returns a server; call Serve to accept connections.
+// New returns a server; call Serve to accept connections. It starts no
+// goroutine until Serve.
 func New(o Options) *Server {
 	if o.SystemID == "" {
 		o.SystemID = "herald"
@@ -163,8 +165,12 @@ func New(o Options) *Server {
 	}
 	s.srv = &smpp.Server{SystemID: o.SystemID, Config: o.Session, Authenticate: s.authenticate,
 		Handler: smpp.HandlerFunc(s.serve), OnBound: s.onBound, BindTimeout: o.BindTimeout}
-	s.wg.Go(s.batchLoop)
 	return s
+}
+
+// start runs the batcher, once, when the server starts serving.
+func (s *Server) start() {
+	s.startOnce.Do(func() { s.wg.Go(s.batchLoop) })
 }
 
 // Stats returns the server's counters.
@@ -172,10 +178,16 @@ func (s *Server) Stats() *Stats { return &s.stats }
 
 // Serve accepts connections on l until Shutdown; it returns
 // smpp.ErrServerClosed after a shutdown.
-func (s *Server) Serve(l net.Listener) error { return s.srv.Serve(l) }
+func (s *Server) Serve(l net.Listener) error {
+	s.start()
+	return s.srv.Serve(l)
+}
 
 // ServeConn serves one already-accepted connection (tests, fuzzing).
-func (s *Server) ServeConn(c net.Conn) { s.srv.ServeConn(c) }
+func (s *Server) ServeConn(c net.Conn) {
+	s.start()
+	s.srv.ServeConn(c)
+}
 
 // Shutdown stops the receipt pushers (what clients acknowledged is
 // recorded), refuses new submissions (ESME_RSYSERR) and waits for those
