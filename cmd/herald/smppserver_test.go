@@ -216,6 +216,20 @@ func TestSMPPClientPerl(t *testing.T) {
 	if n("accepted") != count || n("missing") != 0 {
 		t.Errorf("accepted %d of %d, %d receipts missing", n("accepted"), count, n("missing"))
 	}
+	// Herald recorded every acknowledgement: once stopped, nothing is left
+	// in the client outbox.
+	if err := p.stop(); err != nil {
+		t.Errorf("herald stopped with %v", err)
+	}
+	st, err = sqlite.Open(data, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := st.ClientMessages(t.Context(), acc.ID, 0, 1000)
+	st.Close()
+	if err != nil || len(left) != 0 {
+		t.Errorf("%d receipts left in the outbox after the client had them all (%v)", len(left), err)
+	}
 	// Why duplicates happen, and their bound: a deliver_sm the client
 	// answered whose response Herald did not record (the client dropped
 	// its connection with unread deliver_sm in its socket, so the kernel
