@@ -18,7 +18,7 @@
 #   bound role=tx|rx
 #   lost role=tx|rx reason="..."
 #   receiver_down receipts=N          (the deliberate disconnect)
-#   receiver_up receipts=N
+#   receiver_up receipts=N down_seconds=S
 #   progress accepted=N receipts=N
 #   done submitted=N accepted=N resubmitted=N refused=N receipts=N unique=N
 #        duplicates=N missing=N unknown=N seconds=S
@@ -63,7 +63,7 @@ my %known;                            # message id => index (submit_sm_resp stat
 my %receipts;                         # message id => times received
 my ($accepted, $resubmitted, $refused, $received, $dups, $unknown_printed) = (0, 0, 0, 0, 0, 0);
 my ($tx, $rx);
-my ($rx_paused_until, $paused_done) = (0, 0);
+my ($rx_paused_until, $paused_done, $rx_down_at) = (0, 0, 0);
 my $next_tx_try = 0;
 my $next_rx_try = 0;
 my $last_progress = 0;
@@ -138,7 +138,7 @@ while (!complete()) {
     if (!$rx && time >= $next_rx_try && time >= $rx_paused_until) {
         $rx = connect_bind('rx');
         if ($rx && $rx_paused_until) {
-            emit('receiver_up', receipts => $received);
+            emit('receiver_up', receipts => $received, down_seconds => sprintf('%.2f', time - $rx_down_at));
             $rx_paused_until = 0;
         }
         $next_rx_try = time + 0.5 unless $rx;
@@ -211,7 +211,8 @@ while (!complete()) {
                 $paused_done = 1;
                 close $rx;
                 $rx = undef;
-                $rx_paused_until = time + $opt{pause};
+                $rx_down_at = time;
+                $rx_paused_until = $rx_down_at + $opt{pause};
                 emit('receiver_down', receipts => $received);
             }
         } else {
