@@ -218,8 +218,10 @@ func TestSMPPClientPerl(t *testing.T) {
 	if n("accepted") != count || n("missing") != 0 {
 		t.Errorf("accepted %d of %d, %d receipts missing", n("accepted"), count, n("missing"))
 	}
-	// Herald recorded every acknowledgement: once stopped, nothing is left
-	// in the client outbox.
+	// Herald recorded every acknowledgement it got: once stopped, what is
+	// left in the client outbox can only be receipts sent again whose
+	// deliver_sm were still in flight when the client, having every
+	// receipt, unbound (at most one receipt window, 64).
 	if err := p.stop(); err != nil {
 		t.Errorf("herald stopped with %v", err)
 	}
@@ -229,7 +231,8 @@ func TestSMPPClientPerl(t *testing.T) {
 	}
 	left, err := st.ClientMessages(t.Context(), acc.ID, 0, 1000)
 	st.Close()
-	if err != nil || len(left) != 0 {
+	t.Logf("receipts left in Herald's client outbox after the run: %d", len(left))
+	if err != nil || len(left) > 64 {
 		t.Errorf("%d receipts left in the outbox after the client had them all (%v)", len(left), err)
 	}
 	// Why duplicates happen, and their bound: a deliver_sm the client
