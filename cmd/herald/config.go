@@ -39,6 +39,9 @@ type Config struct {
 	// first start with mode 0600. Never stored in the database.
 	VerifyKey string      `json:"verify_key"`
 	Fraud     FraudConfig `json:"fraud"` // the fraud guard (fraud_config.go)
+	// SMPP is the listen address of the SMPP server for client
+	// applications; empty (the default) leaves it off (HERALD_SMPP).
+	SMPP string `json:"smpp"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -144,6 +147,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	set("HERALD_DEFAULT_FROM", &c.DefaultFrom)
 	set("HERALD_LOG_LEVEL", &c.LogLevel)
 	set("HERALD_VERIFY_KEY", &c.VerifyKey)
+	set("HERALD_SMPP", &c.SMPP)
 	if v := getenv("HERALD_WEBHOOK_ALLOW_LOOPBACK"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

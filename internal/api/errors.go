@@ -65,6 +65,15 @@ const (
 	codeRateLimited        = "rate_limited"
 	codeDailyCapReached    = "daily_cap_reached"
 	codeBlockNotActive     = "block_not_active"
+
+	// SMPP users (smppusers.go; the invalid_* codes come from
+	// herald.ValidateSMPPUser, system_id_taken from the store).
+	codeInvalidSystemID   = "invalid_system_id"
+	codeInvalidPassword   = "invalid_password"
+	codeInvalidMaxBinds   = "invalid_max_binds"
+	codeInvalidRateLimit  = "invalid_rate_limit"
+	codeInvalidAllowedIPs = "invalid_allowed_ips"
+	codeSystemIDTaken     = "system_id_taken"
 )
 
 // errorCode is one row of the error table.
@@ -120,6 +129,12 @@ var errorCodes = []errorCode{
 	{codeRateLimited, herald.KindRateLimited, 0},
 	{codeDailyCapReached, herald.KindRateLimited, 0},
 	{codeBlockNotActive, herald.KindConflict, 0},
+	{codeInvalidSystemID, herald.KindInvalid, 0},
+	{codeInvalidPassword, herald.KindInvalid, 0},
+	{codeInvalidMaxBinds, herald.KindInvalid, 0},
+	{codeInvalidRateLimit, herald.KindInvalid, 0},
+	{codeInvalidAllowedIPs, herald.KindInvalid, 0},
+	{codeSystemIDTaken, herald.KindConflict, 0},
 }
 
 // malformed lists the KindInvalid codes that mean the request does not

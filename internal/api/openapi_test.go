@@ -403,6 +403,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"FraudBlockList", fraudBlockList{}},
 		{"FraudConversion", conversionView{}},
 		{"ConversionStat", fraud.ConversionStat{}},
+		{"SMPPUserRequest", smppUserRequest{}},
+		{"SMPPUser", smppUserView{}},
 	}
 	for _, tc := range tests {
 		s, ok := doc.Components.Schemas[tc.schema]
@@ -416,6 +418,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		}
 		if tc.schema == "WebhookEndpoint" {
 			props = append(props, "secret") // in WebhookEndpointCreated
+		}
+		if tc.schema == "SMPPUser" {
+			props = append(props, "password") // in SMPPUserCreated
 		}
 		slices.Sort(props)
 		if want := jsonFields(reflect.TypeOf(tc.typ)); !slices.Equal(props, want) {

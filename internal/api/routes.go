@@ -57,6 +57,9 @@ var routes = []route{
 	{http.MethodGet, "/v1/fraud/blocks", false, (*Server).listFraudBlocks},
 	{http.MethodGet, "/v1/fraud/conversion", false, (*Server).fraudConversion},
 	{http.MethodPost, "/v1/fraud/blocks/{id}/unblock", false, (*Server).unblockFraudBlock},
+	{http.MethodPost, "/v1/smpp-users", false, (*Server).createSMPPUser},
+	{http.MethodGet, "/v1/smpp-users", false, (*Server).listSMPPUsers},
+	{http.MethodDelete, "/v1/smpp-users/{id}", false, (*Server).deleteSMPPUser},
 }
 
 // routeMethods returns the distinct methods of the table, sorted.

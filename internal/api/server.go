@@ -65,6 +65,8 @@ type Options struct {
 	// TwoWay serves senders, policies, inbound messages, conversations and
 	// opt-outs; nil answers those endpoints with 404.
 	TwoWay TwoWay
+	// SMPPUsers serves /v1/smpp-users; nil answers them with 404.
+	SMPPUsers SMPPUsers
 
 	// NewSecret returns a fresh webhook signing secret. Default:
 	// webhook.NewSecret.
@@ -109,6 +111,7 @@ type Server struct {
 	mux           *http.ServeMux
 	verify        Verifier
 	fraud         FraudGuard
+	smppUsers     SMPPUsers // nil: no SMPP users
 }
 
 // New returns a Server for opts, or an error naming a missing option.
@@ -131,6 +134,7 @@ func New(opts Options) (*Server, error) {
 		mux:           http.NewServeMux(),
 		verify:        opts.Verify,
 		fraud:         opts.Fraud,
+		smppUsers:     opts.SMPPUsers,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

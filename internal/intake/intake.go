@@ -107,7 +107,7 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 			continue
 		}
 		send = append(send, m)
-		it := &store.NewMessage{Message: stored}
+		it := &store.NewMessage{Message: stored, SMPP: reqs[i].SMPP}
 		if idem.Key != "" {
 			it.IdempotencyKey, it.RequestHash = idem.Key, idem.Hash
 			if batch {

@@ -33,6 +33,8 @@ type Store interface {
 	OptOuts
 	Verifications
 	FraudBlocks
+	SMPPUsers
+	ClientOutbox
 	Close() error
 }
 
@@ -54,6 +56,9 @@ type NewMessage struct {
 	// KindConflict, code "idempotency_key_reused".
 	IdempotencyKey string
 	RequestHash    []byte
+	// SMPP, when set, records that an SMPP client submitted the message
+	// (see ClientOutbox).
+	SMPP *SMPPSource
 
 	// Set by CreateMessages.
 	Replayed bool            // an earlier message was returned instead

@@ -178,12 +178,13 @@ type batch struct {
 
 	// Rows written once, at the end of flush.
 	parts, messages, events, dels, corr *multi
+	outbox                              *multi // SMPP client receipts (smpp.go)
 }
 
 func newBatch(w *wtx) *batch {
 	return &batch{w: w, msgs: map[string]*msgState{},
 		parts: partUpdates.rows(), messages: messageUpdates.rows(), events: eventInserts.rows(),
-		dels: deliveryInserts.rows(), corr: correlationInserts.rows()}
+		dels: deliveryInserts.rows(), corr: correlationInserts.rows(), outbox: receiptInserts.rows()}
 }
 
 func (b *batch) load(id string) (*msgState, error) {
@@ -372,7 +373,7 @@ func (b *batch) flush() error {
 		}
 		b.w.stage(st.m)
 	}
-	for _, m := range []*multi{b.parts, b.messages, b.events, b.dels, b.corr} {
+	for _, m := range []*multi{b.parts, b.messages, b.events, b.dels, b.corr, b.outbox} {
 		if err := b.w.flushMulti(m); err != nil {
 			return err
 		}
@@ -425,6 +426,7 @@ func (b *batch) flushOne(st *msgState) error {
 		Type: herald.EventType(st.m.Status), Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
 		CarrierCode: cause.CarrierCode, Detail: cause.Detail}
 	b.addEvent(&ev)
+	b.queueClientReceipt(st, cause)
 	if notifies(st.m.Status) {
 		if err := b.deliveries(st.m, &ev); err != nil {
 			return err
