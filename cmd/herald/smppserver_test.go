@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/smpp"
@@ -331,4 +333,71 @@ func TestSMPPUsersAPIAndBind(t *testing.T) {
 	if _, err := smpp.Dial(t.Context(), tp.SMPPAddr, pdu.Bind{Role: pdu.Transceiver, SystemID: "apiuser", Password: u.Password}, smpp.Config{}, nil); err == nil {
 		t.Fatal("a deleted user could bind")
 	}
+}
+
+// TestInboundToSMPPClient: inbound messages to an account's number reach
+// its SMPP receiver as deliver_sm, in order, including one that arrived
+// while no client was bound (it waited in the client outbox).
+func TestInboundToSMPPClient(t *testing.T) {
+	t.Parallel()
+	tp := startPlatform(t, func(c *Config) { c.SMPP = "127.0.0.1:0" })
+	if status, body := tp.do(t, "POST", "/v1/senders", `{"address":"`+ourNumber+`"}`, nil); status != http.StatusCreated {
+		t.Fatalf("POST /v1/senders: %d %s", status, body)
+	}
+	code, body := tp.do(t, "POST", "/v1/smpp-users", `{"system_id":"inbox"}`, nil)
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var u struct{ Password string }
+	if err := json.Unmarshal(body, &u); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the simulator binds", func() bool { return tp.Simulator.Stats().Sessions >= 1 })
+
+	// No client is bound yet: the reply waits durably.
+	tp.inject(t, smscsim.MO{Text: "yes, confirm my appointment"})
+
+	got := make(chan *pdu.DeliverSM, 4)
+	h := smpp.HandlerFunc(func(r *smpp.Request) {
+		if d, ok := r.Body.(*pdu.DeliverSM); ok {
+			got <- d
+		}
+		r.Respond(pdu.StatusOK, nil)
+	})
+	s, err := smpp.Dial(t.Context(), tp.SMPPAddr, pdu.Bind{Role: pdu.Receiver, SystemID: "inbox", Password: u.Password}, smpp.Config{}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tp.inject(t, smscsim.MO{Text: "Merci 🙂 à demain"})
+
+	want := []struct {
+		text string
+		dc   uint8
+	}{{"yes, confirm my appointment", 0}, {"Merci 🙂 à demain", 8}}
+	for i, w := range want {
+		select {
+		case d := <-got:
+			var text string
+			if d.DataCoding == 8 {
+				text = string(utf16.Decode(beUint16s(d.Message)))
+			} else {
+				text = string(d.Message)
+			}
+			if text != w.text || d.DataCoding != w.dc || d.ESMClass&0x3c != 0 ||
+				d.Source.Addr != strings.TrimPrefix(person, "+") && d.Source.Addr != person {
+				t.Fatalf("deliver_sm %d: text %q dc %d esm %#x from %q; want %q dc %d from %s", i, text, d.DataCoding, d.ESMClass, d.Source.Addr, w.text, w.dc, person)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("inbound %d (%q) never reached the SMPP client", i, w.text)
+		}
+	}
+}
+
+func beUint16s(b []byte) []uint16 {
+	out := make([]uint16, len(b)/2)
+	for i := range out {
+		out[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+	}
+	return out
 }

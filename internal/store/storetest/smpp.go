@@ -19,6 +19,44 @@ var smppTests = []struct {
 	{"SMPPUsers", testSMPPUsers},
 	{"ClientReceipts", testClientReceipts},
 	{"ClientOutboxOrder", testClientOutboxOrder},
+	{"ClientInboundQueued", testClientInboundQueued},
+}
+
+// testClientInboundQueued: an inbound message for an account with SMPP
+// users is queued for its receiver binds in the same commit; an account
+// without SMPP users gets none.
+func testClientInboundQueued(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b := account(t, s, "acme"), account(t, s, "webonly")
+	u := &herald.SMPPUser{ID: herald.NewID("smu", base.UnixMilli()), AccountID: a.ID, SystemID: "acme-in",
+		PasswordHash: "h", CreatedAt: base}
+	if err := s.CreateSMPPUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	in := func(acc *herald.Account, body string) *store.NewInbound {
+		return &store.NewInbound{Message: &herald.InboundMessage{ID: herald.NewID("inb", base.UnixMilli()), AccountID: acc.ID,
+			From: "+447700900123", To: "12345", Body: body, Encoding: "ucs2", Carrier: "sim", PartCount: 1, Received: 1,
+			ReceivedAt: base}}
+	}
+	items := []*store.NewInbound{in(a, "yes, confirm 🙂"), in(b, "hello")}
+	if err := s.ReceiveInbound(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.ClientMessages(ctx, a.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("account with an SMPP user has %d outbox rows, want 1", len(rows))
+	}
+	r := rows[0]
+	if r.Kind != herald.ClientInbound || r.MessageID != items[0].Message.ID || r.From != "+447700900123" || r.To != "12345" ||
+		r.Body != "yes, confirm 🙂" || r.AccountID != a.ID {
+		t.Fatalf("outbox row %+v", r)
+	}
+	if rows, err := s.ClientMessages(ctx, b.ID, 0, 10); err != nil || len(rows) != 0 {
+		t.Fatalf("account without SMPP users has %d outbox rows (%v), want 0", len(rows), err)
+	}
 }
 
 func testSMPPUsers(t *testing.T, s store.Store) {
