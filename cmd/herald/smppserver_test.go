@@ -392,6 +392,26 @@ func TestInboundToSMPPClient(t *testing.T) {
 			t.Fatalf("inbound %d (%q) never reached the SMPP client", i, w.text)
 		}
 	}
+
+	// The person opts out: a submit to them over SMPP is refused with the
+	// documented status, as the API refuses it with recipient_opted_out.
+	tp.inject(t, smscsim.MO{Text: "STOP"})
+	tx, err := smpp.Dial(t.Context(), tp.SMPPAddr, pdu.Bind{Role: pdu.Transmitter, SystemID: "inbox", Password: u.Password}, smpp.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	r, err := tx.Send(t.Context(), &pdu.SubmitSM{ShortMessage: pdu.ShortMessage{Source: pdu.Address{TON: 1, NPI: 1, Addr: strings.TrimPrefix(ourNumber, "+")},
+		Dest: pdu.Address{TON: 1, NPI: 1, Addr: strings.TrimPrefix(person, "+")}, Message: []byte("Your order shipped")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status() != pdu.Status(0x66) {
+		t.Fatalf("submit_sm to a person who opted out: status %v, want ESME_RX_R_APPN (0x66)", r.Status())
+	}
+	if code, body := tp.do(t, "POST", "/v1/messages", `{"to":"`+person+`","from":"`+ourNumber+`","body":"x"}`, nil); code != 422 || errorCode(body) != "recipient_opted_out" {
+		t.Fatalf("API send after STOP: %d %s", code, body)
+	}
 }
 
 func beUint16s(b []byte) []uint16 {

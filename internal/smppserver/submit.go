@@ -110,7 +110,7 @@ func (s *Server) enqueue(account string, req intake.Request, done func(intake.Re
 // the whole, its text decoded.
 func (s *Server) request(c *client, m *pdu.ShortMessage) (intake.Request, *partInfo, pdu.Status) {
 	req := intake.Request{
-		From: m.Source.Addr,
+		From: destination(m.Source), // an international sender is registered with its +
 		To:   destination(m.Dest),
 		SMPP: &store.SMPPSource{UserID: c.user.ID, RegisteredDelivery: m.RegisteredDelivery},
 	}
@@ -161,8 +161,8 @@ func (s *Server) request(c *client, m *pdu.ShortMessage) (intake.Request, *partI
 	return req, nil, pdu.StatusOK
 }
 
-// destination writes a destination address as the intake reads it: an
-// international (TON 1) number gets its +.
+// destination writes an address (destination or source) as the intake
+// reads it: an international (TON 1) number gets its +.
 func destination(a pdu.Address) string {
 	addr := strings.TrimSpace(a.Addr)
 	if a.TON == 1 && addr != "" && !strings.HasPrefix(addr, "+") {
