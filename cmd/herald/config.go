@@ -37,6 +37,15 @@ type Config struct {
 	Simulator            SimulatorConfig `json:"simulator"`
 	Carriers             []CarrierConfig `json:"carriers"`
 	TwoWay               TwoWayConfig    `json:"two_way"`
+
+	// VerifyKey is the HMAC key of one-time codes, hex or base64 of at
+	// least 32 bytes (HERALD_VERIFY_KEY); empty: DATA/verify.key, made on
+	// first start with mode 0600. Never stored in the database.
+	VerifyKey string      `json:"verify_key"`
+	Fraud     FraudConfig `json:"fraud"` // the fraud guard (fraud_config.go)
+	// SMPP is the listen address of the SMPP server for client
+	// applications; empty (the default) leaves it off (HERALD_SMPP).
+	SMPP string `json:"smpp"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -142,6 +151,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	set("HERALD_DEFAULT_REGION", &c.DefaultRegion)
 	set("HERALD_DEFAULT_FROM", &c.DefaultFrom)
 	set("HERALD_LOG_LEVEL", &c.LogLevel)
+	set("HERALD_VERIFY_KEY", &c.VerifyKey)
+	set("HERALD_SMPP", &c.SMPP)
 	if v := getenv("HERALD_WEBHOOK_ALLOW_LOOPBACK"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -266,6 +277,9 @@ func redactErr(err error, raw string) error {
 
 // validate checks the configuration and names the bad field.
 func (c *Config) validate() error {
+	if _, err := c.Fraud.policy(c.DefaultRegion); err != nil {
+		return err
+	}
 	if c.Data == "" {
 		return errors.New("config: data: must not be empty")
 	}

@@ -73,6 +73,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runMigrate(ctx, rest)
 	case "send":
 		return m.runSend(ctx, rest)
+	case "smpp-users":
+		return m.runSMPPUsers(ctx, rest)
 	case "bench":
 		return m.runBench(ctx, rest)
 	case "help", "-h", "-help", "--help":
@@ -92,6 +94,7 @@ Commands:
   serve      run Herald: the HTTP API, the carrier links and the webhooks
   keys       create an API key (herald keys create)
   migrate    apply the store's schema migrations (SQLite or PostgreSQL)
+  smpp-users create, list or delete SMPP client credentials
   send       send one message through a running server
   bench      drive a running server with load and print the latencies
   smsc-sim   run an SMSC simulator (SMPP server with receipts, errors and MO)

@@ -16,11 +16,15 @@ import (
 	"github.com/herald-sms/herald/internal/api"
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/dispatch"
+	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/inbound"
 	"github.com/herald-sms/herald/internal/intake"
+	"github.com/herald-sms/herald/internal/smpp"
+	"github.com/herald-sms/herald/internal/smppserver"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
+	"github.com/herald-sms/herald/internal/verify"
 	"github.com/herald-sms/herald/internal/webhook"
 )
 
@@ -33,6 +37,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	log := newLogger(m.Stderr, cfg.LogLevel)
 	return RunPlatform(ctx, cfg, log, func(p *Platform) {
 		fmt.Fprintf(m.Stdout, "herald %s serving the API on http://%s (store: %s)\n", version, p.HTTPAddr, describeStore(cfg.Store, cfg.Data))
+		if p.SMPPAddr != "" {
+			fmt.Fprintf(m.Stdout, "SMPP server for client applications on %s\n", p.SMPPAddr)
+		}
 		for _, l := range p.carriers {
 			fmt.Fprintf(m.Stdout, "carrier %s\n", l)
 		}
@@ -62,6 +69,7 @@ func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, e
 	})
 	sim := fs.String("simulator", "", "built-in SMSC simulator: on, off (default: on when no carrier is given)")
 	region := fs.String("default-region", "", "country (ISO 3166) for national numbers; env HERALD_DEFAULT_REGION")
+	smppAddr := fs.String("smpp", "", "SMPP server listen address for client applications, e.g. 127.0.0.1:2775 (default off; env HERALD_SMPP)")
 	loopback := fs.Bool("webhook-allow-loopback", false, "allow webhooks to 127.0.0.1/localhost (development only)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, errUsage
@@ -90,6 +98,9 @@ func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, e
 	if *loopback {
 		cfg.WebhookAllowLoopback = true
 	}
+	if *smppAddr != "" {
+		cfg.SMPP = *smppAddr
+	}
 	for _, u := range carriers {
 		cc, err := parseCarrierURL(u)
 		if err != nil {
@@ -116,6 +127,9 @@ func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, e
 type Platform struct {
 	HTTPAddr string // where the API listens
 	SimAddr  string // the built-in simulator's SMPP address, when on
+	SMPPAddr string // the SMPP server's address, when on
+
+	SMPPServer *smppserver.Server // nil when off
 
 	Store      store.Store
 	Simulator  *smscsim.Simulator
@@ -183,7 +197,16 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		return err
 	}
 	p.Webhooks = hooks
-	receipts := &receiptSink{st: st, wake: hooks.Wake}
+	// wake tells the webhook worker and the SMPP server that the store
+	// has new events (their outboxes may have new rows).
+	var smppWake func()
+	wake := func() {
+		hooks.Wake()
+		if smppWake != nil {
+			smppWake()
+		}
+	}
+	receipts := &receiptSink{st: st, wake: wake}
 
 	var links []dispatch.Link
 	routes := map[string]intake.Route{}
@@ -208,10 +231,26 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 	defaultRoute := routes[cfg.Carriers[0].Name]
 
-	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
-		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
+	// Unsent one-time-code messages cannot be recovered (their code is
+	// not stored): verify.Recovering fails them at start-up.
+	disp := dispatch.New(dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
+		Changed: wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
+	var guard *fraud.Guard
+	var guardCheck func(context.Context, *herald.Message) error
+	if !cfg.Fraud.Disabled {
+		policy, err := cfg.Fraud.policy(cfg.DefaultRegion)
+		if err != nil {
+			return err
+		}
+		guard = fraud.New(policy, st, nil, log.With("component", "fraud"))
+		if err := guard.Load(ctx); err != nil {
+			return err
+		}
+		guardCheck = guard.Check
+	}
 	in := intake.New(intake.Options{
+		Guard: guardCheck,
 		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
 		Route:    func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil },
 		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },
@@ -219,10 +258,24 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		Accepted: disp.Accepted,
 		Logger:   log,
 	})
-	receipts.mo = newInbound(cfg, st, in, disp.Accepted, func([]*herald.InboundMessage) { hooks.Wake() }, log.With("component", "inbound"))
+	receipts.mo = newInbound(cfg, st, in, disp.Accepted, func([]*herald.InboundMessage) { wake() }, log.With("component", "inbound"))
 	p.Inbound = receipts.mo
 	onReply = webhookReply(in, log.With("component", "inbound"))
-	apiSrv, err := api.New(api.Options{Intake: in, Store: st, TwoWay: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")})
+	verifyKey, err := verify.LoadKey(cfg.VerifyKey, cfg.Data)
+	if err != nil {
+		return err
+	}
+	vopts := verify.Options{Store: st, Intake: in, Key: verifyKey}
+	aopts := api.Options{Intake: in, Store: st, TwoWay: st, SMPPUsers: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")}
+	if guard != nil {
+		vopts.Approved, aopts.Fraud = guard.Approved, guard
+	}
+	verifier, err := verify.New(vopts)
+	if err != nil {
+		return err
+	}
+	aopts.Verify = verifier
+	apiSrv, err := api.New(aopts)
 	if err != nil {
 		return err
 	}
@@ -233,13 +286,21 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 	p.HTTPAddr = ln.Addr().String()
 	httpSrv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	smppSrv, smppLn, err := startSMPPServer(cfg, st, in, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if smppSrv != nil {
+		p.SMPPServer, p.SMPPAddr, smppWake = smppSrv, smppLn.Addr().String(), smppSrv.Wake
+	}
 
 	// Each part gets its own context so that the shutdown runs in order.
 	base := context.WithoutCancel(ctx)
 	dispCtx, stopDisp := context.WithCancel(base)
 	hookCtx, stopHooks := context.WithCancel(base)
 	var dispWG, wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 8) // room for every goroutine below, so none blocks on a second failure
 	dispWG.Go(func() {
 		if err := disp.Run(dispCtx); err != nil && !errors.Is(err, context.Canceled) {
 			errs <- fmt.Errorf("dispatcher: %w", err)
@@ -260,6 +321,17 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			errs <- fmt.Errorf("http: %w", err)
 		}
 	})
+	if guard != nil {
+		// Ends the fraud blocks whose time is over (fraud.unblocked events).
+		wg.Go(func() { guard.Run(hookCtx, 30*time.Second) })
+	}
+	if smppSrv != nil {
+		wg.Go(func() {
+			if err := smppSrv.Serve(smppLn); err != nil && !errors.Is(err, smpp.ErrServerClosed) {
+				errs <- fmt.Errorf("smpp server: %w", err)
+			}
+		})
+	}
 	// Idempotency keys are kept for 48 hours (the promise is at least 24).
 	wg.Go(func() {
 		t := time.NewTicker(time.Hour)
@@ -269,6 +341,11 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 				log.Warn("purging idempotency keys failed", "err", err)
 			} else if n > 0 {
 				log.Info("purged idempotency keys", "keys", n)
+			}
+			if n, err := st.PurgeVerifications(hookCtx, time.Now().Add(-24*time.Hour)); err != nil {
+				log.Warn("purging verifications failed", "err", err)
+			} else if n > 0 {
+				log.Info("purged verification records", "rows", n)
 			}
 			select {
 			case <-t.C:
@@ -290,6 +367,11 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	sctx, cancel := context.WithTimeout(base, 30*time.Second)
 	defer cancel()
 	httpSrv.Shutdown(sctx)
+	if smppSrv != nil {
+		// Clients are unbound before the dispatcher stops; the receipts
+		// they have not acknowledged stay in the outbox.
+		smppSrv.Shutdown(sctx)
+	}
 	stopDisp()
 	// The dispatcher returns once its links have unbound and every
 	// outcome is recorded; webhooks go on until then.

@@ -28,7 +28,7 @@ type testPlatform struct {
 	account *herald.Account
 }
 
-func startPlatform(t *testing.T, mutate func(*Config)) *testPlatform {
+func startPlatform(t testing.TB, mutate func(*Config)) *testPlatform {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.Data = t.TempDir()

@@ -77,8 +77,9 @@ func newInbound(cfg Config, st inbound.Store, in *intake.Service, accepted func(
 	return inbound.New(inbound.Options{
 		Store: st, Keywords: cfg.TwoWay.Keywords, Timeout: time.Duration(cfg.TwoWay.ReassemblyTimeout), Parse: parse,
 		Prepare: func(ctx context.Context, r inbound.Reply) (*herald.Message, error) {
-			return in.Prepare(ctx, r.AccountID, intake.Request{To: r.To, From: r.From, Body: r.Body,
+			stored, _, err := in.Prepare(ctx, r.AccountID, intake.Request{To: r.To, From: r.From, Body: r.Body,
 				Type: herald.TypeTransactional, Compliance: r.Compliance})
+			return stored, err
 		},
 		Accepted: accepted,
 		Received: received,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
 )
@@ -43,6 +44,36 @@ const (
 	codeIdempotencyKeyReused = "idempotency_key_reused"
 	codeNotCancelable        = "not_cancelable"
 	codeSenderTaken          = "sender_taken"
+
+	// Codes of the Verify API (internal/verify, herald.CodeVerify*).
+	codeInvalidCode          = "invalid_code"
+	codeInvalidCodeLength    = "invalid_code_length"
+	codeInvalidTTL           = "invalid_ttl"
+	codeInvalidLocale        = "invalid_locale"
+	codeInvalidTemplate      = "invalid_template"
+	codeInvalidChannel       = "invalid_channel"
+	codeInvalidAppHash       = "invalid_app_hash"
+	codeInvalidWebOTPDomain  = "invalid_webotp_domain"
+	codeVerifyResendCooldown = "verification_resend_cooldown"
+	codeVerifyTooManySends   = "verification_too_many_sends"
+	codeVerifyLocked         = "verification_locked"
+	codeVerifyMaxAttempts    = "verification_max_attempts"
+	codeVerifyNotPending     = "verification_not_pending"
+
+	// Codes of the fraud guard (internal/fraud), per message.
+	codeDestinationBlocked = "destination_blocked"
+	codeRateLimited        = "rate_limited"
+	codeDailyCapReached    = "daily_cap_reached"
+	codeBlockNotActive     = "block_not_active"
+
+	// SMPP users (smppusers.go; the invalid_* codes come from
+	// herald.ValidateSMPPUser, system_id_taken from the store).
+	codeInvalidSystemID   = "invalid_system_id"
+	codeInvalidPassword   = "invalid_password"
+	codeInvalidMaxBinds   = "invalid_max_binds"
+	codeInvalidRateLimit  = "invalid_rate_limit"
+	codeInvalidAllowedIPs = "invalid_allowed_ips"
+	codeSystemIDTaken     = "system_id_taken"
 )
 
 // errorCode is one row of the error table.
@@ -81,6 +112,29 @@ var errorCodes = []errorCode{
 	{codeInvalidCSV, herald.KindInvalid, 0},
 	{codeInvalidSender, herald.KindInvalid, 0}, // from herald.ParseSender
 	{codeSenderTaken, herald.KindConflict, 0},
+	{codeInvalidCode, herald.KindInvalid, 0},
+	{codeInvalidCodeLength, herald.KindInvalid, 0},
+	{codeInvalidTTL, herald.KindInvalid, 0},
+	{codeInvalidLocale, herald.KindInvalid, 0},
+	{codeInvalidTemplate, herald.KindInvalid, 0},
+	{codeInvalidChannel, herald.KindInvalid, 0},
+	{codeInvalidAppHash, herald.KindInvalid, 0},
+	{codeInvalidWebOTPDomain, herald.KindInvalid, 0},
+	{codeVerifyResendCooldown, herald.KindRateLimited, 0},
+	{codeVerifyTooManySends, herald.KindRateLimited, 0},
+	{codeVerifyLocked, herald.KindRateLimited, 0},
+	{codeVerifyMaxAttempts, herald.KindRateLimited, 0},
+	{codeVerifyNotPending, herald.KindConflict, 0},
+	{codeDestinationBlocked, herald.KindForbidden, 0},
+	{codeRateLimited, herald.KindRateLimited, 0},
+	{codeDailyCapReached, herald.KindRateLimited, 0},
+	{codeBlockNotActive, herald.KindConflict, 0},
+	{codeInvalidSystemID, herald.KindInvalid, 0},
+	{codeInvalidPassword, herald.KindInvalid, 0},
+	{codeInvalidMaxBinds, herald.KindInvalid, 0},
+	{codeInvalidRateLimit, herald.KindInvalid, 0},
+	{codeInvalidAllowedIPs, herald.KindInvalid, 0},
+	{codeSystemIDTaken, herald.KindConflict, 0},
 }
 
 // malformed lists the KindInvalid codes that mean the request does not
@@ -196,6 +250,9 @@ func publicError(err error) (status int, obj errorObject, hidden bool) {
 // are logged with the request id; clients never see them.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, obj, hidden := publicError(err)
+	if e, ok := errors.AsType[*herald.Error](err); ok && status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.RetryAfter)))
+	}
 	if hidden {
 		level := slog.LevelError
 		if r.Context().Err() != nil {
@@ -216,4 +273,10 @@ func (s *Server) writeErrorObject(w http.ResponseWriter, status int, obj errorOb
 		w.Header().Set("Retry-After", strconv.Itoa(1))
 	}
 	writeJSONValue(w, status, errorBody{Error: obj})
+}
+
+// retryAfterSeconds is a Retry-After value: whole seconds, rounded up, at
+// least 1.
+func retryAfterSeconds(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
 }

@@ -15,8 +15,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/intake"
+	"github.com/herald-sms/herald/internal/verify"
 )
 
 // openAPI is the part of the document the tests look at.
@@ -118,9 +120,13 @@ var kindNames = map[string]herald.Kind{
 // with their kinds.
 func intakeCodes(t *testing.T) map[string]herald.Kind {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "intake", "*.go"))
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, dir := range []string{"intake", "verify", "fraud"} {
+		fs, err := filepath.Glob(filepath.Join("..", dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, fs...)
 	}
 	fset := token.NewFileSet()
 	codes := map[string]herald.Kind{}
@@ -387,6 +393,18 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"OptOutList", optOutList{}},
 		{"LedgerEntry", ledgerView{}},
 		{"ImportResult", importResult{}},
+		{"VerificationRequest", verify.StartRequest{}},
+		{"Verification", verify.View{}},
+		{"VerificationCheckRequest", checkRequest{}},
+		{"VerificationCheck", verify.CheckAnswer{}},
+		{"VerificationUnlockRequest", unlockRequest{}},
+		{"VerificationUnlock", unlockAnswer{}},
+		{"FraudBlock", herald.FraudBlockView{}},
+		{"FraudBlockList", fraudBlockList{}},
+		{"FraudConversion", conversionView{}},
+		{"ConversionStat", fraud.ConversionStat{}},
+		{"SMPPUserRequest", smppUserRequest{}},
+		{"SMPPUser", smppUserView{}},
 	}
 	for _, tc := range tests {
 		s, ok := doc.Components.Schemas[tc.schema]
@@ -400,6 +418,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		}
 		if tc.schema == "WebhookEndpoint" {
 			props = append(props, "secret") // in WebhookEndpointCreated
+		}
+		if tc.schema == "SMPPUser" {
+			props = append(props, "password") // in SMPPUserCreated
 		}
 		slices.Sort(props)
 		if want := jsonFields(reflect.TypeOf(tc.typ)); !slices.Equal(props, want) {

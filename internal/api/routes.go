@@ -48,6 +48,18 @@ var routes = []route{
 	{http.MethodGet, "/v1/opt-outs/ledger", false, (*Server).consentLedger},
 	{http.MethodGet, "/v1/opt-outs/export", false, (*Server).exportOptOuts},
 	{http.MethodPost, "/v1/opt-outs/import", false, (*Server).importOptOuts},
+	{http.MethodPost, "/v1/verifications", false, (*Server).createVerification},
+	{http.MethodPost, "/v1/verifications/unlock", false, (*Server).unlockVerifications},
+	{http.MethodGet, "/v1/verifications/{id}", false, (*Server).getVerification},
+	{http.MethodPost, "/v1/verifications/{id}/check", false, (*Server).checkVerification},
+	{http.MethodPost, "/v1/verifications/{id}/cancel", false, (*Server).cancelVerification},
+
+	{http.MethodGet, "/v1/fraud/blocks", false, (*Server).listFraudBlocks},
+	{http.MethodGet, "/v1/fraud/conversion", false, (*Server).fraudConversion},
+	{http.MethodPost, "/v1/fraud/blocks/{id}/unblock", false, (*Server).unblockFraudBlock},
+	{http.MethodPost, "/v1/smpp-users", false, (*Server).createSMPPUser},
+	{http.MethodGet, "/v1/smpp-users", false, (*Server).listSMPPUsers},
+	{http.MethodDelete, "/v1/smpp-users/{id}", false, (*Server).deleteSMPPUser},
 }
 
 // routeMethods returns the distinct methods of the table, sorted.

@@ -65,6 +65,8 @@ type Options struct {
 	// TwoWay serves senders, policies, inbound messages, conversations and
 	// opt-outs; nil answers those endpoints with 404.
 	TwoWay TwoWay
+	// SMPPUsers serves /v1/smpp-users; nil answers them with 404.
+	SMPPUsers SMPPUsers
 
 	// NewSecret returns a fresh webhook signing secret. Default:
 	// webhook.NewSecret.
@@ -75,6 +77,11 @@ type Options struct {
 	// AllowLoopback lets webhook endpoints point at loopback addresses
 	// (for development and tests); it is passed to CheckURL.
 	AllowLoopback bool
+
+	// Verify serves /v1/verifications; nil answers them 404.
+	Verify Verifier
+	// Fraud serves /v1/fraud/blocks; nil: no blocks.
+	Fraud FraudGuard
 
 	// Logger receives errors behind 5xx answers, panics and, at debug
 	// level, one line per request. Bodies and keys are never logged.
@@ -102,6 +109,9 @@ type Server struct {
 	now           func() time.Time
 	keys          *keyCache
 	mux           *http.ServeMux
+	verify        Verifier
+	fraud         FraudGuard
+	smppUsers     SMPPUsers // nil: no SMPP users
 }
 
 // New returns a Server for opts, or an error naming a missing option.
@@ -122,6 +132,9 @@ func New(opts Options) (*Server, error) {
 		log:           opts.Logger,
 		now:           opts.Now,
 		mux:           http.NewServeMux(),
+		verify:        opts.Verify,
+		fraud:         opts.Fraud,
+		smppUsers:     opts.SMPPUsers,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -46,7 +46,7 @@ var eventTypes = func() []string {
 	for _, s := range herald.AllStatuses {
 		ts = append(ts, "message."+string(s), "part."+string(s))
 	}
-	return ts
+	return append(ts, herald.EventFraudBlocked, herald.EventFraudUnblocked)
 }()
 
 // createWebhook answers POST /v1/webhooks: 201 with the endpoint and its

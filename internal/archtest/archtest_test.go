@@ -20,6 +20,10 @@ var allowed = map[string][]string{
 	"internal/smstext":       {},
 	"internal/smpp":          {"internal/smpp/pdu"},
 	"internal/smpp/smpptest": {"internal/smpp", "internal/smpp/pdu"},
+	// The SMPP server for client applications is an edge, like the API:
+	// it uses the intake and the storage seam, never a concrete store.
+	"internal/smppserver": {"internal/herald", "internal/intake", "internal/store", "internal/smpp",
+		"internal/smpp/pdu", "internal/smpp/dlr", "internal/smstext"},
 }
 
 type pkg struct {
@@ -60,6 +64,9 @@ func TestImportDirections(t *testing.T) {
 			drel := strings.TrimPrefix(d, module+"/")
 			if strings.HasPrefix(drel, "cmd/") {
 				t.Errorf("%s depends on %s", rel, drel)
+			}
+			if drel == "internal/smppserver" && !strings.HasPrefix(rel, "cmd/") {
+				t.Errorf("%s depends on the SMPP server %s; only cmd/ may", rel, drel)
 			}
 			if strings.HasPrefix(drel, "internal/store/") && !strings.HasPrefix(rel, "cmd/") && !strings.HasPrefix(rel, "internal/store/") {
 				t.Errorf("%s depends on the concrete store %s; only cmd/ may", rel, drel)

@@ -3,6 +3,7 @@ package herald
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an application error. The set is append-only; each
@@ -44,6 +45,8 @@ type Error struct {
 	Message string
 	Field   string
 	Err     error // underlying cause, never shown to clients
+	// RetryAfter, with KindRateLimited, says when a retry may succeed.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -81,18 +81,3 @@ func (s *Service) checkConsent(ctx context.Context, accountID string, m *herald.
 	}
 	return nil
 }
-
-// Prepare validates and builds one message without storing it, for a
-// caller that stores it in a transaction of its own (the inbound
-// service's keyword replies, written with the inbound message). The
-// caller tells the dispatcher once it is stored.
-func (s *Service) Prepare(ctx context.Context, accountID string, r Request) (*herald.Message, error) {
-	m, err := s.build(accountID, &r, s.o.Now().UTC())
-	if err != nil {
-		return nil, err
-	}
-	if err := s.checkConsent(ctx, accountID, m, &r, &policies{}); err != nil {
-		return nil, err
-	}
-	return m, nil
-}

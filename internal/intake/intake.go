@@ -48,6 +48,10 @@ type Options struct {
 	Accepted func([]*herald.Message)
 	Now      func() time.Time
 	Logger   *slog.Logger
+
+	// Guard, when set, is consulted for each valid message before it is
+	// stored (the fraud guard); an error refuses that message alone.
+	Guard func(ctx context.Context, m *herald.Message) error
 }
 
 // Service is the intake. Safe for concurrent use.
@@ -94,17 +98,16 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	results := make([]Result, len(reqs))
 	items := make([]*store.NewMessage, 0, len(reqs))
 	index := make([]int, 0, len(reqs))
+	send := make([]*herald.Message, 0, len(reqs)) // what the dispatcher gets: send[j] for items[j]
 	var pc policies
 	for i := range reqs {
-		m, err := s.build(accountID, &reqs[i], now)
-		if err == nil {
-			err = s.checkConsent(ctx, accountID, m, &reqs[i], &pc)
-		}
+		stored, m, err := s.prepare(ctx, accountID, &reqs[i], now, &pc)
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
-		it := &store.NewMessage{Message: m}
+		send = append(send, m)
+		it := &store.NewMessage{Message: stored, SMPP: reqs[i].SMPP}
 		if idem.Key != "" {
 			it.IdempotencyKey, it.RequestHash = idem.Key, idem.Hash
 			if batch {
@@ -129,7 +132,7 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 			r.Message, r.Replayed = it.Existing, true
 		default:
 			r.Message = it.Message
-			accepted = append(accepted, it.Message)
+			accepted = append(accepted, send[j])
 		}
 	}
 	if len(accepted) > 0 && s.o.Accepted != nil {
@@ -137,6 +140,73 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	}
 	return results, nil
 }
+
+// prepare validates one request, builds its message and asks the guard:
+// it returns the message to store and the one to send (the same unless
+// the request has a Redacted body).
+//
+// The checks run cheapest first: validation, then consent (sender
+// ownership, opt-outs), then the fraud guard, which counts what it lets
+// through. Herald's own compliance replies (STOP confirmations, HELP) are
+// not subject to the guard.
+func (s *Service) prepare(ctx context.Context, accountID string, r *Request, now time.Time, pc *policies) (stored, send *herald.Message, err error) {
+	m, err := s.build(accountID, r, now)
+	if err == nil {
+		err = s.checkConsent(ctx, accountID, m, r, pc)
+	}
+	if err == nil && s.o.Guard != nil && !r.Compliance {
+		err = s.o.Guard(ctx, m)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	stored = m
+	if r.Redacted != "" {
+		if stored, err = s.redact(m, r.Redacted); err != nil {
+			return nil, nil, err
+		}
+	}
+	return stored, m, nil
+}
+
+// Prepare validates r and builds its message, with the consent checks and
+// the guard, without storing it: for a caller that stores it in a
+// transaction of its own (the Verify API stores a code's message with its
+// verification; the inbound service stores keyword replies with the
+// inbound message) and then hands the send copy to Accept. The error is a *herald.Error, as in
+// Result.Err.
+func (s *Service) Prepare(ctx context.Context, accountID string, r Request) (stored, send *herald.Message, err error) {
+	return s.prepare(ctx, accountID, &r, s.o.Now().UTC(), &policies{})
+}
+
+// Accept hands messages stored by the caller to the dispatcher.
+func (s *Service) Accept(ms []*herald.Message) {
+	if len(ms) > 0 && s.o.Accepted != nil {
+		s.o.Accepted(ms)
+	}
+}
+
+// redact returns the copy of m to store: text as its body and parts,
+// with m's layout (text must need as many parts as m's body).
+func (s *Service) redact(m *herald.Message, text string) (*herald.Message, error) {
+	r := *m
+	r.Body, r.Parts = text, nil
+	opts, err := s.o.Route(m.To, m.Type)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.split(&r, opts.Text); err != nil {
+		return nil, err
+	}
+	if r.PartCount != m.PartCount {
+		return nil, fmt.Errorf("intake: the redacted body needs %d parts, the body %d", r.PartCount, m.PartCount)
+	}
+	return &r, nil
+}
+
+// Normalize returns a destination number in E.164, or the same
+// *herald.Error (code invalid_phone_number, field "to") as Submit.
+func (s *Service) Normalize(raw string) (string, error) { return s.normalizeTo(raw) }
 
 // Cancel cancels a message that has not been sent yet.
 func (s *Service) Cancel(ctx context.Context, accountID, id string) (*herald.Message, error) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
 )
 
 // Request is one message to send, as a client asks for it (the fields of
@@ -23,6 +24,15 @@ type Request struct {
 	// Compliance marks Herald's own keyword replies (STOP confirmation,
 	// HELP text): sent even to a number that opted out. Never from clients.
 	Compliance bool `json:"-"`
+
+	// Redacted, when set, is stored in place of Body, which is then only
+	// handed to the dispatcher (in memory) and never written: the Verify
+	// API keeps one-time codes out of the database this way. It must
+	// split into as many parts as Body (same length, digits masked).
+	Redacted string `json:"-"`
+	// SMPP is set by the SMPP server: which SMPP user submitted the
+	// message and which receipts it asked for.
+	SMPP *store.SMPPSource `json:"-"`
 }
 
 // Result is the outcome of one Request.

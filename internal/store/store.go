@@ -31,6 +31,10 @@ type Store interface {
 	Senders
 	Inbound
 	OptOuts
+	Verifications
+	FraudBlocks
+	SMPPUsers
+	ClientOutbox
 	Close() error
 }
 
@@ -52,6 +56,9 @@ type NewMessage struct {
 	// KindConflict, code "idempotency_key_reused".
 	IdempotencyKey string
 	RequestHash    []byte
+	// SMPP, when set, records that an SMPP client submitted the message
+	// (see ClientOutbox).
+	SMPP *SMPPSource
 
 	// Set by CreateMessages.
 	Replayed bool            // an earlier message was returned instead
@@ -186,4 +193,84 @@ type Webhooks interface {
 	RecordAttempts(ctx context.Context, as []Attempt) error
 	// Deliveries lists the deliveries of one message's events, for the API.
 	Deliveries(ctx context.Context, accountID, messageID string) ([]*herald.Delivery, error)
+}
+
+// StartVerification asks to send a code: a new verification, or a new
+// code for one that is still pending.
+type StartVerification struct {
+	// New is the verification to create when none is pending for
+	// (New.AccountID, New.To); ID, times and TTL set by the caller.
+	New *herald.Verification
+	// ResendID, when set, resends that verification instead (it must be
+	// the account's and pending, else KindNotFound / KindConflict).
+	ResendID string
+	// Hash returns the hash of the new code for the verification that
+	// receives it (the code is bound to the verification's id).
+	Hash   func(id string) []byte
+	Now    time.Time
+	Limits herald.VerifyLimits
+	// Message, when set, is the code's message, stored in the same
+	// commit when the send is allowed (with Reference set to the
+	// verification's id); Message.Err reports a refusal of it alone.
+	Message *NewMessage
+}
+
+// CheckVerification asks to check a code.
+type CheckVerification struct {
+	AccountID, ID string
+	// Match compares the presented code with a stored hash in constant
+	// time; it is called with nil when there is no such verification.
+	Match  func(hash []byte) bool
+	Now    time.Time
+	Limits herald.VerifyLimits
+}
+
+// CheckResult is the outcome of a check.
+type CheckResult struct {
+	// Verification as it is after the check; nil when the id is unknown
+	// (or another account's): a decoy answered, whose checks are counted
+	// like a real verification's so that the answers look the same.
+	Verification *herald.Verification
+	Evaluated    bool // the code was compared with a real verification's hash
+	Approved     bool
+	ChecksLeft   int
+}
+
+// Verifications holds one-time-code verifications and the per-number
+// counters that bound them (sends in a window, consecutive failed
+// checks). Each method is one atomic step: the decisions
+// (herald.DecideSend, herald.DecideCheck) are made inside the same
+// transaction as the writes they lead to, so concurrent checks cannot
+// both pass a limit.
+type Verifications interface {
+	// StartVerification records a send (a new verification or a new code
+	// for a pending one) if the limits allow it; a refusal is a
+	// KindRateLimited *herald.Error with RetryAfter.
+	StartVerification(ctx context.Context, s StartVerification) (*herald.Verification, error)
+	// CheckVerification counts and decides one check.
+	CheckVerification(ctx context.Context, c CheckVerification) (CheckResult, error)
+	// Verification returns one of the account's verifications.
+	Verification(ctx context.Context, accountID, id string) (*herald.Verification, error)
+	// FinishVerification moves a pending verification to a final status
+	// (canceled, failed) and returns it; KindConflict
+	// "verification_not_pending" when it is not pending.
+	FinishVerification(ctx context.Context, accountID, id string, to herald.VerificationStatus, at time.Time) (*herald.Verification, error)
+	// ResetVerificationFailures clears the consecutive-failure count of
+	// an (account, number), lifting a lock; it returns the count cleared.
+	ResetVerificationFailures(ctx context.Context, accountID, to string) (int, error)
+	// PurgeVerifications deletes send records and decoys older than
+	// before, and verifications that ended (or expired) before it.
+	PurgeVerifications(ctx context.Context, before time.Time) (int, error)
+}
+
+// FraudBlocks keeps the fraud guard's blocks and queues their events
+// (fraud.blocked, fraud.unblocked) for the account's webhook endpoints
+// that want them, in the same commit.
+type FraudBlocks interface {
+	// SaveFraudBlock inserts or updates b (by ID) and queues the event of
+	// type event for the account's endpoints.
+	SaveFraudBlock(ctx context.Context, b *herald.FraudBlock, event string, at time.Time) error
+	// FraudBlocks returns the blocks created at or after since, of one
+	// account or ("") of all, oldest first.
+	FraudBlocks(ctx context.Context, accountID string, since time.Time) ([]*herald.FraudBlock, error)
 }

@@ -178,12 +178,13 @@ type batch struct {
 
 	// Rows written once, at the end of flush.
 	parts, messages, events, dels, corr *multi
+	outbox                              *multi // SMPP client receipts (smpp.go)
 }
 
 func newBatch(w *wtx) *batch {
 	return &batch{w: w, msgs: map[string]*msgState{},
 		parts: partUpdates.rows(), messages: messageUpdates.rows(), events: eventInserts.rows(),
-		dels: deliveryInserts.rows(), corr: correlationInserts.rows()}
+		dels: deliveryInserts.rows(), corr: correlationInserts.rows(), outbox: receiptInserts.rows()}
 }
 
 func (b *batch) load(id string) (*msgState, error) {
@@ -342,7 +343,7 @@ func (b *batch) flush() error {
 		}
 		b.w.stage(st.m)
 	}
-	for _, m := range []*multi{b.parts, b.messages, b.events, b.dels, b.corr} {
+	for _, m := range []*multi{b.parts, b.messages, b.events, b.dels, b.corr, b.outbox} {
 		if err := b.w.flushMulti(m); err != nil {
 			return err
 		}
@@ -364,6 +365,7 @@ func (b *batch) flushOne(st *msgState) error {
 	for i := range st.events {
 		b.addEvent(&st.events[i])
 	}
+	before := st.m.Status
 	events, notify, write := store.Settle(st.m, st.resent, st.cause)
 	if !write {
 		return nil
@@ -371,6 +373,9 @@ func (b *batch) flushOne(st *msgState) error {
 	b.messages.add(st.m.ID, string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends, ns(st.m.UpdatedAt))
 	for i := range events {
 		b.addEvent(&events[i])
+	}
+	if st.m.Status != before {
+		b.queueClientReceipt(st, st.cause)
 	}
 	if notify != nil {
 		return b.deliveries(st.m, notify)

@@ -197,6 +197,23 @@ func (w *wtx) receiveInbound(it *store.NewInbound) error {
 		string(ev.Status), ns(ev.At), ev.Carrier); err != nil {
 		return err
 	}
+	// An account with SMPP users also gets its inbound messages as
+	// deliver_sm on its receiver binds: queued in the same commit, so
+	// none is lost while no client is bound.
+	var smppUsers int
+	if err := w.tx.QueryRowContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM smpp_users WHERE account_id = ?)`,
+		m.AccountID).Scan(&smppUsers); err != nil {
+		return err
+	}
+	if smppUsers == 1 {
+		if _, err := w.execSQL(`INSERT INTO client_outbox (account_id, kind, message_id, status, from_addr, to_addr,
+			body, error_code, parts, delivered, submit_at, done_at, created_at)
+			VALUES (?, 'inbound', ?, ?, ?, ?, ?, '', ?, 0, ?, 0, ?)`,
+			m.AccountID, m.ID, string(herald.StatusReceived), m.From, m.To, m.Body, m.PartCount,
+			ns(m.ReceivedAt), ns(m.ReceivedAt)); err != nil {
+			return err
+		}
+	}
 	eps, err := w.s.accountEndpoints(w.ctx, m.AccountID)
 	if err != nil {
 		return err

@@ -70,6 +70,11 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 		Type: herald.EventType(m.Status), Status: m.Status, At: m.CreatedAt, Detail: "accepted"}
 	w.opRows[eventInserts].add(ev.ID, ev.AccountID, ev.MessageID, ev.Type, string(ev.Status), ev.PartSeq, ns(ev.At),
 		ev.Carrier, ev.CarrierCode, ev.Detail)
+	if it.SMPP != nil && it.SMPP.RegisteredDelivery&0x13 != 0 {
+		// Only messages that asked for receipts need their source: it
+		// decides whether Apply queues a receipt (smpp.go).
+		w.opRows[sourceInserts].add(m.ID, m.AccountID, it.SMPP.UserID, it.SMPP.RegisteredDelivery)
+	}
 	w.stage(m)
 	if it.IdempotencyKey != "" {
 		if _, err := w.exec("idem.insert", m.AccountID, it.IdempotencyKey, it.RequestHash, m.ID, ns(m.CreatedAt)); err != nil {

@@ -67,11 +67,11 @@ var (
 			sar_seq, payload, next_attempt_at) VALUES `}
 
 	multiKinds = []*multiKind{partUpdates, messageUpdates, eventInserts, deliveryInserts, correlationInserts,
-		attemptUpdates, leaseUpdates, messageInserts, partInserts}
+		attemptUpdates, leaseUpdates, messageInserts, partInserts, sourceInserts, receiptInserts}
 
 	// groupKinds are written once per commit group, just before the commit,
 	// for every op that succeeded.
-	groupKinds = []*multiKind{messageInserts, partInserts, eventInserts}
+	groupKinds = []*multiKind{messageInserts, partInserts, eventInserts, sourceInserts}
 )
 
 func (k *multiKind) rows() *multi { return &multi{kind: k} }

@@ -120,6 +120,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		s.stmts[name] = st
 	}
+	if err := s.prepareVerify(); err != nil {
+		return nil, err
+	}
 	go s.writer()
 	return s, nil
 }

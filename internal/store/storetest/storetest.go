@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OptOuts", testOptOuts},
 		{"Conversation", testConversation},
 	}
+	tests = append(tests, verifyTests...)
+	tests = append(tests, smppTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
