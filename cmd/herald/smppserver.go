@@ -7,12 +7,12 @@ import (
 
 	"github.com/herald-sms/herald/internal/intake"
 	"github.com/herald-sms/herald/internal/smppserver"
-	"github.com/herald-sms/herald/internal/store/sqlite"
+	"github.com/herald-sms/herald/internal/store"
 )
 
 // startSMPPServer listens on cfg.SMPP and returns the SMPP server for
 // client applications, or nil when it is off.
-func startSMPPServer(cfg Config, st *sqlite.Store, in *intake.Service, log *slog.Logger) (*smppserver.Server, net.Listener, error) {
+func startSMPPServer(cfg Config, st store.Store, in *intake.Service, log *slog.Logger) (*smppserver.Server, net.Listener, error) {
 	if cfg.SMPP == "" {
 		return nil, nil, nil
 	}

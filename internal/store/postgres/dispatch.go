@@ -383,6 +383,7 @@ func (b *batch) flushOne(st *msgState) error {
 	op.events = append(op.events, st.events...)
 	st.events = nil
 	st.dirty = nil
+	before := st.m.Status
 	events, notify, write := store.Settle(st.m, st.resent, st.cause)
 	st.resent = 0
 	if !write {
@@ -390,6 +391,9 @@ func (b *batch) flushOne(st *msgState) error {
 	}
 	op.markMessage(st.m.ID)
 	op.events = append(op.events, events...)
+	if st.m.Status != before {
+		b.queueClientReceipt(st)
+	}
 	if notify != nil {
 		return b.deliveries(st.m, notify)
 	}

@@ -73,6 +73,12 @@ type group struct {
 	eps     map[string][]*herald.WebhookEndpoint // accounts' enabled endpoints
 	idem    map[string]idempotency               // "account\nkey" → its idempotency record
 	inbound map[string]bool                      // inbound groups whose lock the transaction holds
+	// srcs: registered_delivery of the SMPP-submitted messages the
+	// transaction locked or created (smpp_sources); a message absent
+	// asked for no receipt.
+	srcs map[string]int64
+	// numbers: "account\nnumber" whose verification lock the transaction holds
+	numbers map[string]bool
 }
 
 type opState struct{ changes }
@@ -96,7 +102,8 @@ type statement struct {
 func newGroup() *group {
 	return &group{changes: changes{msgs: map[string]*herald.Message{}}, keyed: map[string]bool{},
 		known: map[string][]store.PartRef{}, orphans: map[string][]int64{}, eps: map[string][]*herald.WebhookEndpoint{},
-		idem: map[string]idempotency{}, inbound: map[string]bool{}}
+		idem: map[string]idempotency{}, inbound: map[string]bool{}, srcs: map[string]int64{},
+		numbers: map[string]bool{}}
 }
 func newOpState() *opState { return &opState{changes{msgs: map[string]*herald.Message{}}} }
 
@@ -206,6 +213,9 @@ func (g *group) commit(ctx context.Context, tx *txConn) error {
 		}
 	}
 	for _, k := range g.more.order {
+		if k == outboxInserts {
+			continue // last, below
+		}
 		r := g.more.rows[k]
 		b.Queue(k.sql, r.cols...)
 		names = append(names, k.name)
@@ -213,6 +223,14 @@ func (g *group) commit(ctx context.Context, tx *txConn) error {
 	for _, st := range g.later {
 		b.Queue(st.sql, st.args...)
 		names = append(names, "write")
+	}
+	if r := g.more.rows[outboxInserts]; r != nil {
+		// The client outbox rows come last, under their accounts' locks
+		// (smpp.go): nothing is waited for between taking them and the
+		// commit.
+		b.Queue(outboxLockSQL, r.cols[0], r.cols[len(r.cols)-1])
+		b.Queue(outboxInserts.sql, r.cols...)
+		names = append(names, "client outbox locks", outboxInserts.name)
 	}
 	return tx.commit(ctx, b, names)
 }

@@ -282,6 +282,12 @@ func (w *wtx) receiveInbound(it *store.NewInbound) error {
 	ev := herald.Event{ID: herald.NewID("evt", m.ReceivedAt.UnixMilli()), AccountID: m.AccountID, MessageID: m.ID,
 		Type: herald.EventMessageReceived, Status: herald.StatusReceived, At: m.ReceivedAt, Carrier: m.Carrier}
 	w.op.events = append(w.op.events, ev)
+	// An account with SMPP users also gets its inbound messages as
+	// deliver_sm on its receiver binds: queued in the same commit (the
+	// row is kept only if the account has an SMPP user then), so none is
+	// lost while no client is bound.
+	w.add(outboxInserts, m.AccountID, string(herald.ClientInbound), m.ID, string(herald.StatusReceived), m.From, m.To,
+		m.Body, "", m.PartCount, 0, ns(m.ReceivedAt), int64(0), ns(m.ReceivedAt), true)
 	eps, err := w.endpoints(m.AccountID)
 	if err != nil {
 		return err

@@ -144,6 +144,13 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 	w.op.events = append(w.op.events, herald.Event{ID: herald.NewID("evt", m.CreatedAt.UnixMilli()),
 		AccountID: m.AccountID, MessageID: m.ID, Type: herald.EventType(m.Status), Status: m.Status,
 		At: m.CreatedAt, Detail: "accepted"})
+	if it.SMPP != nil && it.SMPP.RegisteredDelivery&0x13 != 0 {
+		// Only messages that asked for receipts need their source: it
+		// decides whether Apply queues a receipt (smpp.go). An id is
+		// never reused, so the entry is harmless if the op fails.
+		w.add(sourceInserts, m.ID, m.AccountID, it.SMPP.UserID, it.SMPP.RegisteredDelivery)
+		w.g.srcs[m.ID] = int64(it.SMPP.RegisteredDelivery)
+	}
 	return nil
 }
 

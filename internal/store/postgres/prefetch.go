@@ -21,6 +21,8 @@ type needs struct {
 	// inbound groups whose parts the op adds or removes: their locks
 	// (see lockInbound) are taken for the whole group at once, in order.
 	inbound []store.InboundGroup
+	// numbers (numberKey) whose verification locks the op takes.
+	numbers []string
 }
 
 // prefetch locks and reads what the ops of a group need (each step only
@@ -33,7 +35,9 @@ func (w *wtx) prefetch(ns []needs) error {
 	var keys []correlation
 	var idem []idempotency
 	var inbound []store.InboundGroup
+	var numbers []string
 	for _, n := range ns {
+		numbers = append(numbers, n.numbers...)
 		ids = append(ids, n.ids...)
 		keys = append(keys, n.keys...)
 		idem = append(idem, n.idem...)
@@ -46,6 +50,9 @@ func (w *wtx) prefetch(ns []needs) error {
 		return err
 	}
 	if err := w.lockInbound(inbound); err != nil {
+		return err
+	}
+	if err := w.lockNumbers(numbers); err != nil {
 		return err
 	}
 	for _, k := range keys {
@@ -207,6 +214,7 @@ func (w *wtx) lock(ids []string) error {
 		AND account_id IN (SELECT account_id FROM messages WHERE id = ANY($1)) AND account_id <> ALL($2)
 		ORDER BY id FOR SHARE`,
 		need, seen)
+	b.Queue(`SELECT message_id, registered_delivery FROM smpp_sources WHERE message_id = ANY($1)`, need)
 	br := w.tx.SendBatch(w.ctx, b)
 	defer br.Close()
 	ms, err := collectMessages(br)
@@ -229,6 +237,21 @@ func (w *wtx) lock(ids []string) error {
 	}
 	for _, e := range eps {
 		w.g.eps[e.AccountID] = append(w.g.eps[e.AccountID], e)
+	}
+	if rows, err = br.Query(); err != nil {
+		return fmt.Errorf("postgres: smpp sources: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var rd int64
+		if err := rows.Scan(&id, &rd); err != nil {
+			return fmt.Errorf("postgres: smpp sources: %w", err)
+		}
+		w.g.srcs[id] = rd
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: smpp sources: %w", err)
 	}
 	return nil
 }
