@@ -20,6 +20,7 @@ import (
 	"github.com/herald-sms/herald/internal/smpp"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/smscsim"
+	"github.com/herald-sms/herald/internal/store/postgres/pgtest"
 	"github.com/herald-sms/herald/internal/store/sqlite"
 )
 
@@ -278,7 +279,25 @@ func truncate(s string, n int) string {
 // over the same transceiver bind), and checks that a deleted user can no
 // longer bind.
 func TestSMPPUsersAPIAndBind(t *testing.T) {
-	tp := startPlatform(t, func(c *Config) { c.SMPP = "127.0.0.1:0" })
+	smppUsersAPIAndBind(t, nil)
+}
+
+// TestSMPPUsersAPIAndBindOnPostgres is the same with the store in
+// PostgreSQL (HERALD_TEST_POSTGRES_URL): the receipt is queued by Apply
+// in the client outbox there.
+func TestSMPPUsersAPIAndBindOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	smppUsersAPIAndBind(t, func(c *Config) { c.Store = url })
+}
+
+func smppUsersAPIAndBind(t *testing.T, mutate func(*Config)) {
+	tp := startPlatform(t, func(c *Config) {
+		c.SMPP = "127.0.0.1:0"
+		if mutate != nil {
+			mutate(c)
+		}
+	})
 	code, body := tp.do(t, "POST", "/v1/smpp-users", `{"system_id":"apiuser","max_binds":2}`, nil)
 	if code != 201 {
 		t.Fatalf("create: %d %s", code, body)
@@ -340,7 +359,24 @@ func TestSMPPUsersAPIAndBind(t *testing.T) {
 // while no client was bound (it waited in the client outbox).
 func TestInboundToSMPPClient(t *testing.T) {
 	t.Parallel()
-	tp := startPlatform(t, func(c *Config) { c.SMPP = "127.0.0.1:0" })
+	inboundToSMPPClient(t, nil)
+}
+
+// TestInboundToSMPPClientOnPostgres is the same with the store in
+// PostgreSQL: ReceiveInbound queues the client outbox rows there.
+func TestInboundToSMPPClientOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	inboundToSMPPClient(t, func(c *Config) { c.Store = url })
+}
+
+func inboundToSMPPClient(t *testing.T, mutate func(*Config)) {
+	tp := startPlatform(t, func(c *Config) {
+		c.SMPP = "127.0.0.1:0"
+		if mutate != nil {
+			mutate(c)
+		}
+	})
 	if status, body := tp.do(t, "POST", "/v1/senders", `{"address":"`+ourNumber+`"}`, nil); status != http.StatusCreated {
 		t.Fatalf("POST /v1/senders: %d %s", status, body)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/smstext"
+	"github.com/herald-sms/herald/internal/store/postgres/pgtest"
 )
 
 // codeSink collects the texts the carrier received, by destination.
@@ -84,7 +85,19 @@ func startVerifyPlatform(t testing.TB, mutate func(*Config)) (*testPlatform, *co
 
 func TestVerifyEndToEnd(t *testing.T) {
 	t.Parallel()
-	tp, sink := startVerifyPlatform(t, nil)
+	verifyEndToEnd(t, nil)
+}
+
+// TestVerifyEndToEndOnPostgres is the same with the store in PostgreSQL
+// (HERALD_TEST_POSTGRES_URL).
+func TestVerifyEndToEndOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	verifyEndToEnd(t, func(c *Config) { c.Store = url })
+}
+
+func verifyEndToEnd(t *testing.T, mutate func(*Config)) {
+	tp, sink := startVerifyPlatform(t, mutate)
 	status, body := tp.do(t, "POST", "/v1/verifications", `{"to":"+447911123456","locale":"de","webotp_domain":"example.com"}`, nil)
 	if status != http.StatusCreated {
 		t.Fatalf("start: %d %s", status, body)
