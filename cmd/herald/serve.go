@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -264,6 +265,12 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	verifyKey, err := verify.LoadKey(cfg.VerifyKey, cfg.Data)
 	if err != nil {
 		return err
+	}
+	if isPostgres(cfg.Store) && cfg.VerifyKey == "" {
+		// Codes are hashed with this key: a node with another key cannot
+		// check the codes another node sent.
+		log.Warn("the verify key is read from this node's data directory; with several nodes on one PostgreSQL database, give every node the same verify_key (HERALD_VERIFY_KEY)",
+			"file", filepath.Join(cfg.Data, verify.KeyFile))
 	}
 	vopts := verify.Options{Store: st, Intake: in, Key: verifyKey}
 	aopts := api.Options{Intake: in, Store: st, TwoWay: st, SMPPUsers: st, AllowLoopback: cfg.WebhookAllowLoopback, Logger: log.With("component", "api")}
