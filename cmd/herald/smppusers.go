@@ -5,20 +5,20 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
-	"github.com/herald-sms/herald/internal/store/sqlite"
 )
 
 // runSMPPUsers is `herald smpp-users create|list|delete --data DIR …`.
 func (m *Main) runSMPPUsers(ctx context.Context, args []string) error {
 	usage := func() error {
-		fmt.Fprintln(m.Stderr, `usage: herald smpp-users create [--data DIR] [--account NAME] --system-id ID [--password-stdin] [--max-binds N] [--rate-limit N] [--allow-ip ADDR]...
-       herald smpp-users list   [--data DIR] [--account NAME]
-       herald smpp-users delete [--data DIR] [--account NAME] --id ID`)
+		fmt.Fprintln(m.Stderr, `usage: herald smpp-users create [--store URL | --data DIR] [--account NAME] --system-id ID [--password-stdin] [--max-binds N] [--rate-limit N] [--allow-ip ADDR]...
+       herald smpp-users list   [--store URL | --data DIR] [--account NAME]
+       herald smpp-users delete [--store URL | --data DIR] [--account NAME] --id ID`)
 		return errUsage
 	}
 	if len(args) == 0 {
@@ -28,6 +28,7 @@ func (m *Main) runSMPPUsers(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("smpp-users "+cmd, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	data := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory (env HERALD_DATA)")
+	storeURL := fs.String("store", envOr("HERALD_STORE", ""), "PostgreSQL URL (env HERALD_STORE); empty: SQLite in --data")
 	account := fs.String("account", "default", "account name; created if it does not exist")
 	systemID := fs.String("system-id", "", "system_id the client binds with (create)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input instead of generating one (create)")
@@ -42,9 +43,12 @@ func (m *Main) runSMPPUsers(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
-	st, err := sqlite.Open(*data, sqlite.Options{})
+	if err := checkStore(*storeURL); err != nil {
+		return fmt.Errorf("smpp-users: --store: %w", err)
+	}
+	st, err := openStore(ctx, *storeURL, *data, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return err
+		return fmt.Errorf("smpp-users: store %s: %w", describeStore(*storeURL, *data), err)
 	}
 	defer st.Close()
 	acc, err := st.EnsureAccount(ctx, *account)
