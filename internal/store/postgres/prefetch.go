@@ -28,8 +28,10 @@ type needs struct {
 // prefetch locks and reads what the ops of a group need (each step only
 // when some op needs it): the
 // idempotency records (one round trip), the receipt keys (one more),
-// the inbound groups' locks (one more), then the messages, including those the keys name, with their parts and
-// their accounts' endpoints (one more).
+// the inbound groups' locks (one more), the verification numbers' locks
+// (one more), then the messages, including those the keys name, with
+// their parts, their accounts' endpoints and their smpp_sources rows
+// (one more).
 func (w *wtx) prefetch(ns []needs) error {
 	var ids []string
 	var keys []correlation
