@@ -6,11 +6,13 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,11 +77,15 @@ type Dispatcher struct {
 	early []*herald.Message // mu guards early: accepted before recovery finished
 
 	stats Stats
+	subs  atomic.Uint64 // numbers submits, so throttled parts go back in order
 }
 
 // Stats are the dispatcher's counters.
 type Stats struct {
 	Submitted, Sent, Failed, Retried, Resent, Expired, RecoveredSending atomic.Uint64
+	// Throttled counts submits answered ESME_RTHROTTLED or ESME_RMSGQFUL:
+	// put back at the front of their lane, never failed for it.
+	Throttled atomic.Uint64
 }
 
 // New returns a dispatcher; Run starts it.
@@ -128,7 +134,8 @@ type job struct {
 	idx     int           // index into m.Parts
 	from    herald.Status // the part's stored state when the job was made
 	resent  bool          // this submit repeats one that may have reached the carrier
-	attempt int           // submits made so far
+	attempt int           // submits made so far, throttled ones not counted
+	sub     uint64        // order of the last submit, across the dispatcher
 }
 
 func (j *job) ref() store.PartRef { return store.PartRef{MessageID: j.m.ID, Seq: j.m.Parts[j.idx].Seq} }
@@ -255,48 +262,76 @@ func (d *Dispatcher) recover(ctx context.Context) error {
 }
 
 // pump marks batches of due parts as sending (one commit per batch) and
-// submits them, lane by lane in priority order.
+// hands them to a submitter, most urgent lane first. Marking the next
+// batch overlaps with submitting the last, so the link never idles for a
+// commit; at most markedAhead batches wait marked but unsubmitted.
 func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
+	marked := make(chan []*job, markedAhead)
+	var wg sync.WaitGroup
+	wg.Go(func() { d.submitter(ctx, ln, marked) })
+	defer wg.Wait()
+	defer close(marked)
 	for {
 		jobs := ln.take(ctx)
 		if jobs == nil {
 			return
 		}
-		now := time.Now().UTC()
-		ts := make([]store.Transition, 0, 2*len(jobs))
-		idx := make([]int, len(jobs)) // index of each job's sending transition, -1 if none
-		for k, j := range jobs {
-			ref := j.ref()
-			if !j.m.ValidUntil.IsZero() && now.After(j.m.ValidUntil) {
-				ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusExpired, At: now, Carrier: ln.link.Name(),
-					ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"})
-				idx[k] = -1
-				d.stats.Expired.Add(1)
-				continue
-			}
-			if j.from == herald.StatusScheduled || j.from == herald.StatusAccepted {
-				ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusQueued, At: now, Carrier: ln.link.Name()})
-			}
-			idx[k] = len(ts)
-			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusSending, At: now, Carrier: ln.link.Name()})
+		if ready := d.mark(ctx, ln, jobs); len(ready) > 0 {
+			marked <- ready // the submitter drains until closed
 		}
-		applied, err := d.o.Store.Apply(ctx, ts)
-		if err != nil {
-			// Nothing was marked: put the jobs back and try again shortly.
-			d.o.Logger.Error("marking parts as sending failed", "carrier", ln.link.Name(), "parts", len(jobs), "err", err)
-			ln.release(len(jobs))
-			for _, j := range jobs {
-				d.sched.add(now.Add(d.o.RetryBase), j)
-			}
+	}
+}
+
+// markedAhead is how many marked batches may wait for the submitter.
+const markedAhead = 2
+
+// mark commits jobs as sending and returns those that were.
+func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
+	now := time.Now().UTC()
+	ts := make([]store.Transition, 0, 2*len(jobs))
+	idx := make([]int, len(jobs)) // index of each job's sending transition, -1 if none
+	for k, j := range jobs {
+		ref := j.ref()
+		if !j.m.ValidUntil.IsZero() && now.After(j.m.ValidUntil) {
+			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusExpired, At: now, Carrier: ln.link.Name(),
+				ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"})
+			idx[k] = -1
+			d.stats.Expired.Add(1)
 			continue
 		}
-		for k, j := range jobs {
-			if idx[k] < 0 || !applied[idx[k]].Changed {
-				ln.release(1) // expired, canceled, or already handled
-				continue
-			}
-			j.from = herald.StatusSending
-			j.attempt++
+		if j.from == herald.StatusScheduled || j.from == herald.StatusAccepted {
+			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusQueued, At: now, Carrier: ln.link.Name()})
+		}
+		idx[k] = len(ts)
+		ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusSending, At: now, Carrier: ln.link.Name()})
+	}
+	applied, err := d.o.Store.Apply(ctx, ts)
+	if err != nil {
+		// Nothing was marked: put the jobs back and try again shortly.
+		d.o.Logger.Error("marking parts as sending failed", "carrier", ln.link.Name(), "parts", len(jobs), "err", err)
+		ln.release(len(jobs))
+		for _, j := range jobs {
+			d.sched.add(now.Add(d.o.RetryBase), j)
+		}
+		return nil
+	}
+	ready := jobs[:0]
+	for k, j := range jobs {
+		if idx[k] < 0 || !applied[idx[k]].Changed {
+			ln.release(1) // expired, canceled, or already handled
+			continue
+		}
+		j.from = herald.StatusSending
+		j.attempt++
+		ready = append(ready, j)
+	}
+	return ready
+}
+
+// submitter submits marked batches in order until marked is closed.
+func (d *Dispatcher) submitter(ctx context.Context, ln *lane, marked <-chan []*job) {
+	for jobs := range marked {
+		for _, j := range jobs {
 			if err := d.submit(ctx, ln, j); err != nil {
 				// Shutting down: the part never left; record it as queued.
 				d.out.push(outcome{j: j, ln: ln, res: carrier.Result{Err: fmt.Errorf("%w: %w", smpp.ErrNotSent, err)}})
@@ -306,6 +341,7 @@ func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
 }
 
 func (d *Dispatcher) submit(ctx context.Context, ln *lane, j *job) error {
+	j.sub = d.subs.Add(1)
 	err := ln.link.Submit(ctx, j.m, &j.m.Parts[j.idx], func(r carrier.Result) {
 		d.out.push(outcome{j: j, ln: ln, res: r})
 	})
@@ -395,13 +431,27 @@ func (d *Dispatcher) recordBatch(batch []outcome) {
 		d.o.Logger.Error("recording submit outcomes failed; retrying", "outcomes", len(ts), "err", err)
 		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
 	}
+	// Throttled parts go back to the front of their lanes, in the order
+	// they were first submitted, ahead of everything not yet taken.
+	var front map[*lane][]*job
 	for i, o := range batch {
 		o.ln.release(1)
 		if ts[i].To == herald.StatusQueued && applied[i].Changed {
 			o.j.from = herald.StatusQueued
 			o.j.resent = ts[i].Resent
+			if o.res.Err == nil && carrier.IsThrottle(o.res.Status) {
+				if front == nil {
+					front = map[*lane][]*job{}
+				}
+				front[o.ln] = append(front[o.ln], o.j)
+				continue
+			}
 			d.sched.add(ts[i].NextAttemptAt, o.j)
 		}
+	}
+	for ln, js := range front {
+		slices.SortFunc(js, func(a, b *job) int { return cmp.Compare(a.sub, b.sub) })
+		ln.pushFront(js)
 	}
 	d.o.Changed()
 }
@@ -421,6 +471,14 @@ func (d *Dispatcher) transition(o outcome, now time.Time) store.Transition {
 		t.To, t.NextAttemptAt, t.Resent = herald.StatusQueued, now.Add(d.backoff(o.j.attempt)), true
 		t.Detail = "no submit_sm_resp: " + r.Err.Error() + "; sent again, may arrive twice"
 		d.stats.Resent.Add(1)
+	case carrier.IsThrottle(r.Status):
+		// The carrier asks us to slow down: the link has paused and
+		// lowered its rate. The part goes back to the front of its lane;
+		// this submit does not count against its attempts.
+		o.j.attempt--
+		t.To, t.NextAttemptAt, t.SubmitStatus, t.CarrierCode = herald.StatusQueued, now, uint32(r.Status), r.Status.String()
+		t.Detail = "carrier throttling (" + r.Status.Text() + "): link paused, part kept at the front of its lane"
+		d.stats.Throttled.Add(1)
 	case r.Status == pdu.StatusOK:
 		t.To, t.CarrierMessageID, t.CorrelationKeys, t.CarrierCode = herald.StatusSent, r.CarrierMessageID, r.Keys, "ESME_ROK"
 		d.stats.Sent.Add(1)

@@ -10,13 +10,14 @@ import (
 	"github.com/herald-sms/herald/internal/herald"
 )
 
-// lane holds one link's due parts in priority order, and the budget of
-// parts it may have in flight.
+// lane holds one link's due parts in priority order (and, within a
+// priority, in turns between accounts), and the budget of parts it may
+// have in flight.
 type lane struct {
 	link   Link
 	mu     sync.Mutex
-	queues [herald.Lanes][]*job // mu guards queues and free
-	free   int                  // in-flight budget left
+	queues [herald.Lanes]fairQueue // mu guards queues and free
+	free   int                     // in-flight budget left
 	wake   chan struct{}
 }
 
@@ -25,11 +26,32 @@ func newLane(l Link, inflight int) *lane {
 }
 
 func (l *lane) push(j *job) {
-	lane := j.m.Type.Lane()
 	l.mu.Lock()
-	l.queues[lane] = append(l.queues[lane], j)
+	l.queues[j.m.Type.Lane()].push(j)
 	l.mu.Unlock()
 	l.signal()
+}
+
+// pushFront puts parts back at the head of their queues, in the order
+// given: the first of js is the next to go.
+func (l *lane) pushFront(js []*job) {
+	l.mu.Lock()
+	for i := len(js) - 1; i >= 0; i-- {
+		l.queues[js[i].m.Type.Lane()].pushFront(js[i])
+	}
+	l.mu.Unlock()
+	l.signal()
+}
+
+// depth returns the parts waiting in each priority class.
+func (l *lane) depth() [herald.Lanes]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var d [herald.Lanes]int
+	for i := range l.queues {
+		d[i] = l.queues[i].len()
+	}
+	return d
 }
 
 func (l *lane) signal() {
@@ -50,23 +72,31 @@ func (l *lane) release(n int) {
 // maxBatch caps the parts marked sending in one commit.
 const maxBatch = 512
 
-// take waits for due parts and budget and returns up to maxBatch of them,
-// most urgent lane first; nil when ctx ends.
+// batchSizer is implemented by links that know how many parts they can
+// take in a short time (carrier.Link: about 50 ms at its current rate).
+type batchSizer interface{ BatchSize() int }
+
+// take waits for due parts and budget and returns up to maxBatch of them
+// (fewer when the link says so), most urgent class first; nil when ctx
+// ends.
 func (l *lane) take(ctx context.Context) []*job {
 	for {
+		batch := maxBatch
+		if b, ok := l.link.(batchSizer); ok {
+			batch = min(max(b.BatchSize(), 1), maxBatch)
+		}
 		l.mu.Lock()
-		n := min(l.free, maxBatch)
+		n := min(l.free, batch)
 		var out []*job
 		for i := range l.queues {
-			if n == 0 {
-				break
+			for n > 0 {
+				j := l.queues[i].pop()
+				if j == nil {
+					break
+				}
+				out = append(out, j)
+				n--
 			}
-			q := l.queues[i]
-			k := min(n, len(q))
-			out = append(out, q[:k]...)
-			clear(q[:k])
-			l.queues[i] = q[k:]
-			n -= k
 		}
 		l.free -= len(out)
 		l.mu.Unlock()

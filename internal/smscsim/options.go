@@ -42,6 +42,11 @@ type Options struct {
 	// with and the fraction of submits each takes. The fractions must
 	// add up to at most 1.
 	Errors []ErrorRate
+	// MaxRate, when positive, caps the submits accepted per second (a
+	// token bucket holding a tenth of a second's worth): submits beyond
+	// it are answered ESME_RTHROTTLED, like a carrier enforcing its
+	// contracted TPS. SetMaxRate changes it at run time.
+	MaxRate float64
 	// Undeliv and Expired are the fractions of accepted messages whose
 	// receipt says UNDELIV and EXPIRED; the rest are DELIVRD. Their sum
 	// must be at most 1.
@@ -141,6 +146,9 @@ func (o Options) validate() error {
 	}
 	if sum > 1+1e-9 {
 		return fmt.Errorf("errors: fractions add up to %v, more than 1", sum)
+	}
+	if o.MaxRate < 0 {
+		return fmt.Errorf("max rate: %v is negative", o.MaxRate)
 	}
 	if !validFraction(o.Undeliv) {
 		return fmt.Errorf("undeliv: fraction %v outside 0..1", o.Undeliv)

@@ -1,0 +1,74 @@
+package carrier_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-sms/herald/internal/carrier"
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/smscsim"
+	"github.com/herald-sms/herald/internal/store"
+)
+
+type discardReceipts struct{}
+
+func (discardReceipts) ApplyReceipts(context.Context, []store.Receipt) error { return nil }
+
+// TestRateAccuracy submits as fast as the link allows for 60 s against
+// the simulator and compares the submits the simulator counted with the
+// configured TPS: within ±2 %. It takes a minute of wall-clock time, so
+// it runs only with HERALD_SLOW_TESTS=1 (.ci/run sets it); the limiter
+// itself is tested in fake time by TestBucketRate.
+func TestRateAccuracy(t *testing.T) {
+	if os.Getenv("HERALD_SLOW_TESTS") == "" {
+		t.Skip("a 60 s wall-clock run: set HERALD_SLOW_TESTS=1")
+	}
+	const tps, binds = 1000, 2
+	dur := 60 * time.Second
+	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	link := carrier.New(carrier.Config{Name: "sim", Addr: sim.Addr(), SystemID: "t", Binds: binds, Window: 100, TPS: tps,
+		SourceTON: -1, SourceNPI: -1}, discardReceipts{}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { link.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+
+	m := &herald.Message{ID: "msg_rate", To: "+447911123456", From: "Herald", Type: herald.TypeMarketing}
+	p := &herald.Part{Seq: 1, ShortMessage: []byte("rate test")}
+	// Warm up until the binds are up and the first submits answered.
+	deadline := time.Now().Add(10 * time.Second)
+	for link.Stats().Bound < binds && time.Now().Before(deadline) {
+		link.Submit(ctx, m, p, func(carrier.Result) {})
+	}
+	// Submit continuously; the simulator counts what arrives.
+	sctx, stop := context.WithCancel(ctx)
+	var sub sync.WaitGroup
+	sub.Go(func() {
+		for sctx.Err() == nil {
+			link.Submit(sctx, m, p, func(carrier.Result) {})
+		}
+	})
+	time.Sleep(time.Second) // steady state
+	n0, t0 := sim.Stats().Submits, time.Now()
+	time.Sleep(dur)
+	n1, t1 := sim.Stats().Submits, time.Now()
+	stop()
+	sub.Wait()
+	got := float64(n1-n0) / t1.Sub(t0).Seconds()
+	dev := (got - tps) / tps
+	t.Logf("configured %d TPS over %d binds; the simulator counted %d submits in %v: %.2f/s (%+.2f%%)",
+		tps, binds, n1-n0, t1.Sub(t0).Round(time.Millisecond), got, 100*dev)
+	if dev < -0.02 || dev > 0.02 {
+		t.Fatalf("rate %.2f/s, want %d ±2%%", got, tps)
+	}
+}
