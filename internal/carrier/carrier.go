@@ -49,6 +49,10 @@ type Config struct {
 	ResponseTimeout                 time.Duration // default 30s
 	EnquireLinkInterval             time.Duration // default 30s
 	MinBackoff, MaxBackoff          time.Duration // reconnect backoff, default 1s and 60s
+	// OnReceipt, when set, is told the outcome of every final receipt
+	// (delivered, undelivered, expired, unknown), on a session goroutine:
+	// it must not block. Routing health uses it.
+	OnReceipt func(to herald.Status)
 }
 
 // Receipts is where a link stores the receipts it gets, durably, before
@@ -239,14 +243,14 @@ func (l *Link) Up() bool {
 }
 
 // BatchSize is how many parts the dispatcher should mark sending at once
-// for this link: about 50 ms of its effective rate, so that urgent parts
+// for this link: about 25 ms of its effective rate, so that urgent parts
 // never wait behind a long batch.
 func (l *Link) BatchSize() int {
 	st := l.flow.stats(time.Now())
 	if st.TPS == 0 {
 		return 512
 	}
-	return max(1, int(st.EffectiveTPS/20))
+	return max(1, int(st.EffectiveTPS/40))
 }
 
 func (l *Link) result(r smpp.Response) Result {

@@ -73,6 +73,9 @@ func (l *Link) receipt(r *smpp.Request, sm *pdu.ShortMessage) {
 		r.Respond(pdu.StatusOK, nil)
 		return
 	}
+	if l.cfg.OnReceipt != nil {
+		l.cfg.OnReceipt(to)
+	}
 	format := l.cfg.ReceiptIDFormat
 	if t.ReceiptedMessageID != "" {
 		// By the specification receipted_message_id is the submit's id.

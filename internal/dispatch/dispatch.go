@@ -19,6 +19,7 @@ import (
 
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/routing"
 	"github.com/herald-sms/herald/internal/smpp"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/store"
@@ -37,6 +38,20 @@ type Store interface {
 	Apply(ctx context.Context, ts []store.Transition) ([]store.Applied, error)
 	ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (int, error)
 }
+
+// Router decides where a message goes; routing.Router is the one Herald
+// uses.
+type Router interface {
+	// Route decides m's carrier; fallback is the carrier chosen at
+	// intake, up reports whether a link is up.
+	Route(m *herald.Message, fallback string, up func(string) bool) routing.Decision
+	// Demoted reports whether a carrier takes no new traffic for its
+	// health.
+	Demoted(carrier string) bool
+}
+
+// upper is implemented by links that know whether a bind is up.
+type upper interface{ Up() bool }
 
 // Options configure a Dispatcher.
 type Options struct {
@@ -58,6 +73,14 @@ type Options struct {
 	// SweepInterval is how often expiry and the receipt window are
 	// checked. Default 30s.
 	SweepInterval time.Duration
+	// Router, when set, decides each message's carrier at dispatch time
+	// (routing.Router: routes, weights, failover, health); without it a
+	// message goes to the carrier chosen at intake.
+	Router Router
+	// DownAfter is how long a link may have no bind up before it counts
+	// as down: its queued parts move to the next carrier of their route.
+	// Default 3s. Used only with a Router.
+	DownAfter time.Duration
 	// Changed is called after commits that may have queued webhook
 	// deliveries.
 	Changed func()
@@ -111,6 +134,9 @@ func New(o Options) *Dispatcher {
 	if o.Changed == nil {
 		o.Changed = func() {}
 	}
+	if o.DownAfter <= 0 {
+		o.DownAfter = 3 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -134,6 +160,7 @@ type job struct {
 	idx     int           // index into m.Parts
 	from    herald.Status // the part's stored state when the job was made
 	resent  bool          // this submit repeats one that may have reached the carrier
+	detail  string        // the routing decision, recorded with the sending mark
 	attempt int           // submits made so far, throttled ones not counted
 	sub     uint64        // order of the last submit, across the dispatcher
 }
@@ -165,16 +192,45 @@ func (d *Dispatcher) enqueue(m *herald.Message, now time.Time) {
 			d.sched.add(m.SendAt, j)
 			continue
 		}
-		d.lane(m).push(j)
+		d.place(j)
 	}
 }
 
-func (d *Dispatcher) lane(m *herald.Message) *lane {
-	if l := d.links[m.Carrier]; l != nil {
+// place puts a due part on the lane of its carrier: the one the router
+// chooses now, or the one chosen at intake.
+func (d *Dispatcher) place(j *job) {
+	if d.o.Router == nil {
+		d.lane(j.m.Carrier).push(j)
+		return
+	}
+	dec := d.o.Router.Route(j.m, j.m.Carrier, d.up)
+	j.detail = dec.Detail
+	d.lane(dec.Carrier).push(j)
+}
+
+func (d *Dispatcher) lane(carrier string) *lane {
+	if l := d.links[carrier]; l != nil {
 		return l
 	}
 	return d.order[0]
 }
+
+// up reports whether a carrier's link is up: not down for DownAfter, or
+// bound again since.
+func (d *Dispatcher) up(carrier string) bool {
+	ln := d.links[carrier]
+	if ln == nil {
+		return false
+	}
+	if !ln.down.Load() {
+		return true
+	}
+	u, ok := ln.link.(upper)
+	return ok && u.Up()
+}
+
+// Up reports whether a carrier's link counts as up for routing.
+func (d *Dispatcher) Up(carrier string) bool { return d.up(carrier) }
 
 // Run recovers unfinished work, runs the links and the dispatch loops
 // until ctx ends, then shuts down in order: no new submits, links unbind
@@ -201,6 +257,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	work.Go(func() { d.schedule(ctx) })
 	work.Go(func() { d.sweep(ctx) })
+	if d.o.Router != nil {
+		work.Go(func() { d.watch(ctx) })
+	}
 	<-ctx.Done()
 	work.Wait()
 	stopLinks()
@@ -263,10 +322,11 @@ func (d *Dispatcher) recover(ctx context.Context) error {
 
 // pump marks batches of due parts as sending (one commit per batch) and
 // hands them to a submitter, most urgent lane first. Marking the next
-// batch overlaps with submitting the last, so the link never idles for a
-// commit; at most markedAhead batches wait marked but unsubmitted.
+// batch overlaps with submitting the last, so the link does not idle for
+// a commit; the hand-over is unbuffered, so an urgent part waits behind
+// at most two batches (the one being submitted and one marked).
 func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
-	marked := make(chan []*job, markedAhead)
+	marked := make(chan []*job)
 	var wg sync.WaitGroup
 	wg.Go(func() { d.submitter(ctx, ln, marked) })
 	defer wg.Wait()
@@ -281,9 +341,6 @@ func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
 		}
 	}
 }
-
-// markedAhead is how many marked batches may wait for the submitter.
-const markedAhead = 2
 
 // mark commits jobs as sending and returns those that were.
 func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
@@ -303,9 +360,10 @@ func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
 			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusQueued, At: now, Carrier: ln.link.Name()})
 		}
 		idx[k] = len(ts)
-		ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusSending, At: now, Carrier: ln.link.Name()})
+		ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusSending, At: now, Carrier: ln.link.Name(), Detail: j.detail})
 	}
 	applied, err := d.o.Store.Apply(ctx, ts)
+	ln.marked(time.Since(now))
 	if err != nil {
 		// Nothing was marked: put the jobs back and try again shortly.
 		d.o.Logger.Error("marking parts as sending failed", "carrier", ln.link.Name(), "parts", len(jobs), "err", err)
@@ -329,15 +387,82 @@ func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
 }
 
 // submitter submits marked batches in order until marked is closed.
+// When the link goes down, the batch's remaining parts are given back
+// (not sent) and routed again.
 func (d *Dispatcher) submitter(ctx context.Context, ln *lane, marked <-chan []*job) {
 	for jobs := range marked {
+		bctx, cancel := context.WithCancel(ctx)
+		ln.setAbort(cancel)
 		for _, j := range jobs {
-			if err := d.submit(ctx, ln, j); err != nil {
-				// Shutting down: the part never left; record it as queued.
+			err := errLinkDown
+			if !ln.down.Load() {
+				err = d.submit(bctx, ln, j)
+			}
+			if err != nil {
+				// Shutting down, or the link is down: the part never
+				// left; record it as queued.
 				d.out.push(outcome{j: j, ln: ln, res: carrier.Result{Err: fmt.Errorf("%w: %w", smpp.ErrNotSent, err)}})
 			}
 		}
+		ln.setAbort(nil)
+		cancel()
 	}
+}
+
+var errLinkDown = errors.New("carrier down")
+
+// watch marks links down when no bind has been up for DownAfter, and
+// moves the queued parts of a link that goes down or is demoted to the
+// other carriers of their routes. Parts queued afterwards are routed
+// with the link's state in mind; when it comes back, new traffic returns.
+func (d *Dispatcher) watch(ctx context.Context) {
+	t := time.NewTicker(d.o.DownAfter / 4)
+	defer t.Stop()
+	since := make(map[*lane]time.Time)
+	demoted := make(map[*lane]bool)
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		now := time.Now()
+		for _, ln := range d.order {
+			name := ln.link.Name()
+			if u, ok := ln.link.(upper); ok {
+				switch {
+				case u.Up():
+					delete(since, ln)
+					if ln.down.Swap(false) {
+						d.o.Logger.Info("carrier up again: new traffic returns", "carrier", name)
+					}
+				case since[ln].IsZero():
+					since[ln] = now
+				case !ln.down.Load() && now.Sub(since[ln]) >= d.o.DownAfter:
+					ln.down.Store(true)
+					n := d.evacuate(ln)
+					d.o.Logger.Warn("carrier down: queued parts rerouted", "carrier", name, "parts", n)
+				}
+			}
+			dm := d.o.Router.Demoted(name)
+			if dm && !demoted[ln] {
+				n := d.evacuate(ln)
+				d.o.Logger.Warn("carrier demoted: queued parts rerouted", "carrier", name, "parts", n)
+			}
+			demoted[ln] = dm
+		}
+	}
+}
+
+// evacuate routes again every part queued on ln, and gives back the
+// parts of the batch being submitted there.
+func (d *Dispatcher) evacuate(ln *lane) int {
+	ln.abort()
+	jobs := ln.drain()
+	for _, j := range jobs {
+		d.place(j)
+	}
+	return len(jobs)
 }
 
 func (d *Dispatcher) submit(ctx context.Context, ln *lane, j *job) error {
@@ -356,7 +481,7 @@ func (d *Dispatcher) schedule(ctx context.Context) {
 	for {
 		due, wait := d.sched.due(time.Now())
 		for _, j := range due {
-			d.lane(j.m).push(j)
+			d.place(j)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -462,6 +587,7 @@ func (d *Dispatcher) transition(o outcome, now time.Time) store.Transition {
 	r := o.res
 	switch {
 	case r.Err != nil && carrier.IsNotSent(r.Err):
+		o.j.attempt-- // it never left: not an attempt
 		t.To, t.NextAttemptAt = herald.StatusQueued, now
 		t.Detail = "not sent: " + r.Err.Error()
 		d.stats.Retried.Add(1)

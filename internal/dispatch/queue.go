@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-sms/herald/internal/carrier"
@@ -18,7 +19,47 @@ type lane struct {
 	mu     sync.Mutex
 	queues [herald.Lanes]fairQueue // mu guards queues and free
 	free   int                     // in-flight budget left
-	wake   chan struct{}
+	// markTime is a moving average of how long marking a batch as
+	// sending takes (mu guards it).
+	markTime time.Duration
+	cancel   context.CancelFunc // mu guards cancel: aborts the batch being submitted
+	down     atomic.Bool        // no bind up for DownAfter
+	wake     chan struct{}
+}
+
+func (l *lane) setAbort(cancel context.CancelFunc) {
+	l.mu.Lock()
+	l.cancel = cancel
+	l.mu.Unlock()
+}
+
+// abort cancels the submits of the batch being submitted.
+func (l *lane) abort() {
+	l.mu.Lock()
+	if l.cancel != nil {
+		l.cancel()
+	}
+	l.mu.Unlock()
+}
+
+// drain takes every queued part, most urgent first.
+func (l *lane) drain() []*job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*job
+	for i := range l.queues {
+		for j := l.queues[i].pop(); j != nil; j = l.queues[i].pop() {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// marked records how long marking a batch took.
+func (l *lane) marked(d time.Duration) {
+	l.mu.Lock()
+	l.markTime += (d - l.markTime) / 4
+	l.mu.Unlock()
 }
 
 func newLane(l Link, inflight int) *lane {
@@ -73,8 +114,13 @@ func (l *lane) release(n int) {
 const maxBatch = 512
 
 // batchSizer is implemented by links that know how many parts they can
-// take in a short time (carrier.Link: about 50 ms at its current rate).
+// take in a short time (carrier.Link: about 25 ms at its current rate).
 type batchSizer interface{ BatchSize() int }
+
+// batchTime is the time a batch's size is meant to cover: when marking a
+// batch as sending takes longer, batches grow in proportion so that the
+// link's rate is still reached.
+const batchTime = 25 * time.Millisecond
 
 // take waits for due parts and budget and returns up to maxBatch of them
 // (fewer when the link says so), most urgent class first; nil when ctx
@@ -82,10 +128,14 @@ type batchSizer interface{ BatchSize() int }
 func (l *lane) take(ctx context.Context) []*job {
 	for {
 		batch := maxBatch
-		if b, ok := l.link.(batchSizer); ok {
-			batch = min(max(b.BatchSize(), 1), maxBatch)
-		}
 		l.mu.Lock()
+		if b, ok := l.link.(batchSizer); ok {
+			n := float64(max(b.BatchSize(), 1))
+			if l.markTime > batchTime {
+				n *= float64(l.markTime) / float64(batchTime)
+			}
+			batch = min(int(n), maxBatch)
+		}
 		n := min(l.free, batch)
 		var out []*job
 		for i := range l.queues {

@@ -1,0 +1,185 @@
+package routing
+
+import (
+	"fmt"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"sync"
+	"time"
+)
+
+// HealthOptions configure Health. Zero fields take the defaults.
+type HealthOptions struct {
+	// Window is the sliding window over which receipts are counted.
+	// Default 5m.
+	Window time.Duration
+	// MinReceipts is how many final receipts the window needs before a
+	// carrier can be judged. Default 50.
+	MinReceipts int
+	// MinDeliveryRate is the DELIVRD share of final receipts below which
+	// a carrier is demoted. Default 0.5; negative disables demotion.
+	MinDeliveryRate float64
+	// Probation is how long a demoted carrier takes no new traffic;
+	// afterwards it is judged afresh. Default 2m.
+	Probation time.Duration
+}
+
+func (o HealthOptions) withDefaults() HealthOptions {
+	if o.Window <= 0 {
+		o.Window = 5 * time.Minute
+	}
+	if o.MinReceipts <= 0 {
+		o.MinReceipts = 50
+	}
+	if o.MinDeliveryRate == 0 {
+		o.MinDeliveryRate = 0.5
+	}
+	if o.Probation <= 0 {
+		o.Probation = 2 * time.Minute
+	}
+	return o
+}
+
+// slots is how many time slices the window is cut into.
+const slots = 10
+
+// Health tracks each carrier's delivery rate from its receipts over a
+// sliding window, and demotes a carrier whose rate falls below the
+// minimum. It is safe for concurrent use.
+type Health struct {
+	o        HealthOptions
+	mu       sync.Mutex
+	carriers map[string]*carrierHealth // mu guards carriers and their contents
+}
+
+// slot counts the receipts of one slice of the window.
+type slot struct {
+	start   time.Time
+	ok, all int
+}
+
+type carrierHealth struct {
+	slot       [slots]slot
+	demoted    time.Time // until
+	demotedWhy string
+	demotions  int
+}
+
+// NewHealth returns a tracker.
+func NewHealth(o HealthOptions) *Health {
+	return &Health{o: o.withDefaults(), carriers: map[string]*carrierHealth{}}
+}
+
+func (h *Health) get(carrier string) *carrierHealth {
+	c := h.carriers[carrier]
+	if c == nil {
+		c = &carrierHealth{}
+		h.carriers[carrier] = c
+	}
+	return c
+}
+
+// Receipt records a final receipt of carrier at now: delivered or not.
+// Receipts that arrive while the carrier is demoted are of traffic sent
+// before; they do not count.
+func (h *Health) Receipt(carrier string, delivered bool, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.get(carrier)
+	if now.Before(c.demoted) {
+		return
+	}
+	width := h.o.Window / slots
+	start := now.Truncate(width)
+	s := &c.slot[(start.UnixNano()/int64(width))%slots]
+	if !s.start.Equal(start) {
+		s.start, s.ok, s.all = start, 0, 0
+	}
+	s.all++
+	if delivered {
+		s.ok++
+	}
+	ok, all := c.sum(now, h.o.Window)
+	if h.o.MinDeliveryRate > 0 && all >= h.o.MinReceipts && float64(ok) < h.o.MinDeliveryRate*float64(all) {
+		c.demoted = now.Add(h.o.Probation)
+		c.demotedWhy = fmt.Sprintf("demoted: %d of the last %d receipts DELIVRD (%.0f%%, minimum %.0f%%)", ok, all,
+			100*float64(ok)/float64(all), 100*h.o.MinDeliveryRate)
+		c.demotions++
+		c.slot = [slots]slot{} // judged afresh after the probation
+	}
+}
+
+func (c *carrierHealth) sum(now time.Time, window time.Duration) (ok, all int) {
+	for _, s := range c.slot {
+		if !s.start.IsZero() && now.Sub(s.start) < window {
+			ok += s.ok
+			all += s.all
+		}
+	}
+	return ok, all
+}
+
+// Demoted reports whether carrier is demoted at now, and why.
+func (h *Health) Demoted(carrier string, now time.Time) (bool, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.carriers[carrier]
+	if c == nil || !now.Before(c.demoted) {
+		return false, ""
+	}
+	return true, c.demotedWhy
+}
+
+// CarrierHealth is a snapshot of one carrier's health.
+type CarrierHealth struct {
+	Receipts     int     `json:"receipts"`      // final receipts in the window
+	DeliveryRate float64 `json:"delivery_rate"` // DELIVRD share, 0 when no receipt
+	Demoted      bool    `json:"demoted"`
+	Demotions    int     `json:"demotions"`
+}
+
+// Snapshot returns carrier's health at now.
+func (h *Health) Snapshot(carrier string, now time.Time) CarrierHealth {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.get(carrier)
+	ok, all := c.sum(now, h.o.Window)
+	st := CarrierHealth{Receipts: all, Demoted: now.Before(c.demoted), Demotions: c.demotions}
+	if all > 0 {
+		st.DeliveryRate = float64(ok) / float64(all)
+	}
+	return st
+}
+
+// Router is a table and a health tracker together: what the dispatcher
+// asks.
+type Router struct {
+	Table  *Table
+	Health *Health // nil: no health-based demotion
+}
+
+// Route decides m's carrier given which links are up; fallback is the
+// carrier chosen at intake.
+func (r *Router) Route(m *herald.Message, fallback string, up func(string) bool) Decision {
+	now := time.Now()
+	return r.Table.Choose(m, fallback, func(c string) (bool, string) {
+		if !up(c) {
+			return false, "down (no bind up)"
+		}
+		if r.Health != nil {
+			if d, why := r.Health.Demoted(c, now); d {
+				return false, why
+			}
+		}
+		return true, ""
+	})
+}
+
+// Demoted reports whether a carrier is demoted now.
+func (r *Router) Demoted(carrier string) bool {
+	if r.Health == nil {
+		return false
+	}
+	d, _ := r.Health.Demoted(carrier, time.Now())
+	return d
+}

@@ -1,0 +1,155 @@
+package routing
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-sms/herald/internal/herald"
+)
+
+func testTable(t *testing.T) *Table {
+	t.Helper()
+	tb, err := NewTable([]Route{
+		{Name: "world", Carriers: []Weighted{{Carrier: "global"}}},
+		{Name: "uk", Prefixes: []string{"44"}, Carriers: []Weighted{{Carrier: "acme", Weight: 3}, {Carrier: "beta", Weight: 1}},
+			Failover: []string{"global"}},
+		{Name: "uk-mobile", Prefixes: []string{"447"}, Carriers: []Weighted{{Carrier: "acme"}}, Failover: []string{"beta", "global"}},
+		{Name: "uk-otp", Prefixes: []string{"447"}, Types: []herald.MessageType{herald.TypeOTP}, Carriers: []Weighted{{Carrier: "fast"}}},
+		{Name: "bank", Accounts: []string{"acc_bank"}, Senders: []SenderClass{ShortCode}, Carriers: []Weighted{{Carrier: "sc"}}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func TestMatch(t *testing.T) {
+	t.Parallel()
+	tb := testTable(t)
+	for _, tc := range []struct {
+		to, from, acct string
+		typ            herald.MessageType
+		want           string
+	}{
+		{"+33612345678", "Herald", "a", herald.TypeMarketing, "world"},
+		{"+442071234567", "Herald", "a", herald.TypeMarketing, "uk"},
+		{"+447911123456", "Herald", "a", herald.TypeMarketing, "uk-mobile"}, // longest prefix wins
+		{"+447911123456", "Herald", "a", herald.TypeOTP, "uk-otp"},          // same prefix, more criteria
+		{"+33612345678", "12345", "acc_bank", herald.TypeOTP, "bank"},
+		{"+33612345678", "+15551234567", "acc_bank", herald.TypeOTP, "world"}, // a long code: not the bank's short-code route
+		{"+447911123456", "12345", "acc_bank", herald.TypeMarketing, "uk-mobile"},
+	} {
+		r, err := tb.Match(&herald.Message{To: tc.to, From: tc.from, AccountID: tc.acct, Type: tc.typ})
+		if err != nil || r.Name != tc.want {
+			t.Errorf("%s from %s (%s, %s): route %v %v, want %s", tc.to, tc.from, tc.acct, tc.typ, r, err, tc.want)
+		}
+	}
+}
+
+func TestClassOf(t *testing.T) {
+	t.Parallel()
+	for from, want := range map[string]SenderClass{"ACME": Alphanumeric, "+15551234567": LongCode, "447911123456": LongCode,
+		"12345": ShortCode, "Bank-1": Alphanumeric} {
+		if got := ClassOf(from); got != want {
+			t.Errorf("ClassOf(%q) = %s, want %s", from, got, want)
+		}
+	}
+}
+
+func TestWeightsAndFailover(t *testing.T) {
+	t.Parallel()
+	tb := testTable(t)
+	m := &herald.Message{To: "+442071234567", From: "Herald", Type: herald.TypeMarketing}
+	up := map[string]bool{"acme": true, "beta": true, "global": true}
+	usable := func(c string) (bool, string) { return up[c], "down" }
+	counts := map[string]int{}
+	for range 400 {
+		counts[tb.Choose(m, "x", usable).Carrier]++
+	}
+	if counts["acme"] != 300 || counts["beta"] != 100 {
+		t.Fatalf("weights 3:1 gave %v", counts)
+	}
+	up["acme"] = false
+	d := tb.Choose(m, "x", usable)
+	if d.Carrier != "beta" || !strings.Contains(d.Detail, "skipped acme down") {
+		t.Fatalf("acme down: %+v", d)
+	}
+	up["beta"] = false
+	d = tb.Choose(m, "x", usable)
+	if d.Carrier != "global" || d.Detail != "route uk: failover to global because acme down, beta down" {
+		t.Fatalf("acme and beta down: %+v", d)
+	}
+	up["global"] = false
+	if d = tb.Choose(m, "x", usable); d.Carrier != "acme" || !strings.Contains(d.Detail, "waiting for acme") {
+		t.Fatalf("all down: %+v", d)
+	}
+	// No route: the carrier chosen at intake.
+	empty, _ := NewTable(nil, nil)
+	if d := empty.Choose(m, "x", usable); d.Carrier != "x" || d.Route != "" {
+		t.Fatalf("no route: %+v", d)
+	}
+}
+
+func TestNewTableErrors(t *testing.T) {
+	t.Parallel()
+	known := func(c string) bool { return c == "a" }
+	for _, tc := range []struct {
+		r    Route
+		want string
+	}{
+		{Route{Name: "x"}, "no carriers"},
+		{Route{Name: "x", Carriers: []Weighted{{Carrier: "b"}}}, `unknown carrier "b"`},
+		{Route{Name: "x", Carriers: []Weighted{{Carrier: "a"}}, Failover: []string{"c"}}, `unknown carrier "c"`},
+		{Route{Name: "x", Prefixes: []string{"+44"}, Carriers: []Weighted{{Carrier: "a"}}}, "not digits"},
+		{Route{Name: "x", Senders: []SenderClass{"robot"}, Carriers: []Weighted{{Carrier: "a"}}}, "sender class"},
+		{Route{Name: "x", Types: []herald.MessageType{"spam"}, Carriers: []Weighted{{Carrier: "a"}}}, "message type"},
+	} {
+		if _, err := NewTable([]Route{tc.r}, known); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.r, err, tc.want)
+		}
+	}
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	h := NewHealth(HealthOptions{Window: time.Minute, MinReceipts: 20, MinDeliveryRate: 0.6, Probation: 30 * time.Second})
+	now := time.Unix(1000, 0)
+	for i := range 50 { // 90 % delivered
+		h.Receipt("acme", i%10 != 0, now)
+	}
+	if d, _ := h.Demoted("acme", now); d {
+		t.Fatal("demoted at 90 % delivered")
+	}
+	// Receipts turn to UNDELIV: demoted once the window's share falls
+	// under 60 %.
+	var at time.Time
+	for i := range 100 {
+		now = now.Add(100 * time.Millisecond)
+		h.Receipt("acme", false, now)
+		if d, _ := h.Demoted("acme", now); d {
+			at = now
+			t.Logf("demoted after %d UNDELIV receipts", i+1)
+			break
+		}
+	}
+	if at.IsZero() {
+		t.Fatal("never demoted")
+	}
+	_, why := h.Demoted("acme", at)
+	if !strings.Contains(why, "DELIVRD") {
+		t.Fatalf("why: %q", why)
+	}
+	// Back after the probation, judged afresh.
+	if d, _ := h.Demoted("acme", at.Add(30*time.Second)); d {
+		t.Fatal("still demoted after the probation")
+	}
+	if st := h.Snapshot("acme", at.Add(30*time.Second)); st.Receipts != 0 || st.Demotions != 1 {
+		t.Fatalf("snapshot after the probation: %+v", st)
+	}
+	// Old receipts leave the window.
+	h.Receipt("beta", false, now)
+	if st := h.Snapshot("beta", now.Add(2*time.Minute)); st.Receipts != 0 {
+		t.Fatalf("a receipt older than the window still counts: %+v", st)
+	}
+}
