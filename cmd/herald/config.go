@@ -32,6 +32,8 @@ type Config struct {
 	WebhookAllowLoopback bool            `json:"webhook_allow_loopback"`
 	Simulator            SimulatorConfig `json:"simulator"`
 	Carriers             []CarrierConfig `json:"carriers"`
+	Routes               []RouteConfig   `json:"routes"`  // routing table (routes.go, docs/routing.md)
+	Routing              RoutingConfig   `json:"routing"` // failover and health rules
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -57,6 +59,9 @@ type CarrierConfig struct {
 	Binds               int      `json:"binds"`
 	Window              int      `json:"window"`
 	TPS                 float64  `json:"tps"`
+	BindTPS             float64  `json:"bind_tps"`           // per-bind limit, 0 none
+	ThrottlePause       Duration `json:"throttle_pause"`     // first pause after ESME_RTHROTTLED/RMSGQFUL (100ms)
+	MaxThrottlePause    Duration `json:"max_throttle_pause"` // longest pause (5s)
 	SourceTON           *int     `json:"source_ton"`
 	SourceNPI           *int     `json:"source_npi"`
 	DestTON             *int     `json:"dest_ton"`
@@ -212,6 +217,11 @@ func parseCarrierURL(raw string) (CarrierConfig, error) {
 	if v := q.Get("tps"); v != "" {
 		if c.TPS, err = strconv.ParseFloat(v, 64); err != nil {
 			return c, fmt.Errorf("carrier URL %s: tps: %w", redactURL(raw), err)
+		}
+	}
+	if v := q.Get("bind_tps"); v != "" {
+		if c.BindTPS, err = strconv.ParseFloat(v, 64); err != nil {
+			return c, fmt.Errorf("carrier URL %s: bind_tps: %w", redactURL(raw), err)
 		}
 	}
 	c.Name = q.Get("name")

@@ -18,6 +18,7 @@ import (
 	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/intake"
+	"github.com/herald-sms/herald/internal/routing"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
 	"github.com/herald-sms/herald/internal/store/sqlite"
@@ -177,7 +178,9 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	receipts := receiptSink{st: st, wake: hooks.Wake}
 
 	var links []dispatch.Link
+	var names []string
 	routes := map[string]intake.Route{}
+	health := routing.NewHealth(cfg.Routing.health())
 	for _, cc := range cfg.Carriers {
 		role, _ := cc.role()
 		text, _ := cc.textOptions()
@@ -186,7 +189,9 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		c := carrier.Config{Name: cc.Name, Addr: net.JoinHostPort(cc.Host, strconv.Itoa(cc.Port)), SystemID: cc.SystemID,
 			Password: cc.Password, SystemType: cc.SystemType, Role: role, Binds: cc.Binds, Window: cc.Window, TPS: cc.TPS,
 			SourceTON: -1, SourceNPI: -1, SubmitIDFormat: idf, ReceiptIDFormat: ridf,
-			ResponseTimeout: time.Duration(cc.ResponseTimeout), EnquireLinkInterval: time.Duration(cc.EnquireLinkInterval)}
+			ResponseTimeout: time.Duration(cc.ResponseTimeout), EnquireLinkInterval: time.Duration(cc.EnquireLinkInterval),
+			BindTPS: cc.BindTPS, ThrottlePause: time.Duration(cc.ThrottlePause), MaxThrottlePause: time.Duration(cc.MaxThrottlePause),
+			OnReceipt: func(to herald.Status) { health.Receipt(cc.Name, to == herald.StatusDelivered, time.Now()) }}
 		if cc.SourceTON != nil && cc.SourceNPI != nil {
 			c.SourceTON, c.SourceNPI = *cc.SourceTON, *cc.SourceNPI
 		}
@@ -194,17 +199,33 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			c.DestTON, c.DestNPI = uint8(*cc.DestTON), uint8(*cc.DestNPI)
 		}
 		links = append(links, carrier.New(c, receipts, log))
+		names = append(names, cc.Name)
 		routes[cc.Name] = intake.Route{Carrier: cc.Name, Text: text}
 		p.carriers = append(p.carriers, fmt.Sprintf("%s smpp://%s@%s binds=%d window=%d tps=%g", cc.Name, cc.SystemID, c.Addr, max(cc.Binds, 1), max(cc.Window, 10), cc.TPS))
 	}
 	defaultRoute := routes[cfg.Carriers[0].Name]
+	pick := func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil }
+	var router dispatch.Router
+	if len(cfg.Routes) > 0 {
+		table, err := routingTable(cfg.Routes, names)
+		if err != nil {
+			return err
+		}
+		router = &routing.Router{Table: table, Health: health}
+		// Intake encodes for the route's first carrier; the dispatcher
+		// decides the carrier when the message is due.
+		pick = func(to string, t herald.MessageType) (intake.Route, error) {
+			return routes[table.Primary(&herald.Message{To: to, Type: t}, defaultRoute.Carrier)], nil
+		}
+	}
 
 	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
+		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter),
 		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
 	in := intake.New(intake.Options{
 		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
-		Route:    func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil },
+		Route:    pick,
 		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },
 		Accepted: disp.Accepted,
 		Logger:   log,

@@ -179,6 +179,9 @@ func TestFailover(t *testing.T) {
 	if h := r.details(t, last); !strings.Contains(h, "route uk: failover to b because a down") {
 		t.Fatalf("the last message's history does not say why it went to b: %s", h)
 	}
+	if got, _ := r.st.Message(t.Context(), r.acc.ID, last.ID, false); got.Carrier != "b" {
+		t.Fatalf("the message records carrier %q, want b (chosen at dispatch)", got.Carrier)
+	}
 
 	// a comes back on the same address: new traffic returns to it.
 	r.mu.Lock()

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/routing"
+)
+
+// RouteConfig is one route of the routing table (docs/routing.md).
+// Empty criteria match anything.
+type RouteConfig struct {
+	Name      string         `json:"name"`
+	Prefixes  []string       `json:"prefixes"`  // E.164 digit prefixes: "44", "4479"
+	Countries []string       `json:"countries"` // ISO 3166 codes, matched by calling code ("GB" → 44)
+	Types     []string       `json:"types"`     // otp, transactional, marketing
+	Accounts  []string       `json:"accounts"`  // account ids (acc_…)
+	Senders   []string       `json:"senders"`   // alphanumeric, long_code, short_code
+	Carriers  []RouteCarrier `json:"carriers"`  // equivalent carriers, by weight
+	Failover  []string       `json:"failover"`  // carrier names, in order
+}
+
+// RouteCarrier is a carrier of a route and its weight (default 1).
+type RouteCarrier struct {
+	Name   string `json:"name"`
+	Weight int    `json:"weight"`
+}
+
+// RoutingConfig holds the health rules and link-down detection.
+type RoutingConfig struct {
+	DownAfter       Duration `json:"down_after"`        // no bind up this long → down (default 3s)
+	HealthWindow    Duration `json:"health_window"`     // sliding window of receipts (default 5m)
+	MinReceipts     int      `json:"min_receipts"`      // receipts needed before judging (default 50)
+	MinDeliveryRate float64  `json:"min_delivery_rate"` // DELIVRD share under which a carrier is demoted (default 0.5; -1 off)
+	Probation       Duration `json:"probation"`         // how long a demoted carrier rests (default 2m)
+}
+
+// routingTable builds the table from the configuration; carriers names
+// the configured carriers.
+func routingTable(routes []RouteConfig, carriers []string) (*routing.Table, error) {
+	known := map[string]bool{}
+	for _, c := range carriers {
+		known[c] = true
+	}
+	var rs []routing.Route
+	for i, rc := range routes {
+		r := routing.Route{Name: rc.Name, Prefixes: rc.Prefixes, Accounts: rc.Accounts, Failover: rc.Failover}
+		for _, cc := range rc.Countries {
+			code := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(cc))
+			if code == 0 {
+				return nil, fmt.Errorf("config: routes[%d]: unknown country %q", i, cc)
+			}
+			r.Prefixes = append(r.Prefixes, strconv.Itoa(code))
+		}
+		for _, t := range rc.Types {
+			r.Types = append(r.Types, herald.MessageType(t))
+		}
+		for _, s := range rc.Senders {
+			r.Senders = append(r.Senders, routing.SenderClass(s))
+		}
+		for _, c := range rc.Carriers {
+			r.Carriers = append(r.Carriers, routing.Weighted{Carrier: c.Name, Weight: c.Weight})
+		}
+		rs = append(rs, r)
+	}
+	t, err := routing.NewTable(rs, func(c string) bool { return known[c] })
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return t, nil
+}
+
+func (rc RoutingConfig) health() routing.HealthOptions {
+	return routing.HealthOptions{Window: time.Duration(rc.HealthWindow), MinReceipts: rc.MinReceipts,
+		MinDeliveryRate: rc.MinDeliveryRate, Probation: time.Duration(rc.Probation)}
+}
