@@ -34,6 +34,9 @@ type Config struct {
 	Carriers             []CarrierConfig `json:"carriers"`
 	Routes               []RouteConfig   `json:"routes"`  // routing table (routes.go, docs/routing.md)
 	Routing              RoutingConfig   `json:"routing"` // failover and health rules
+	// AdminToken enables the operator endpoints (GET /v1/carriers, POST
+	// /v1/admin/reload) for this bearer token (HERALD_ADMIN_TOKEN).
+	AdminToken string `json:"admin_token"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -140,6 +143,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	set("HERALD_HTTP", &c.HTTP)
 	set("HERALD_DEFAULT_REGION", &c.DefaultRegion)
 	set("HERALD_DEFAULT_FROM", &c.DefaultFrom)
+	set("HERALD_ADMIN_TOKEN", &c.AdminToken)
 	set("HERALD_LOG_LEVEL", &c.LogLevel)
 	if v := getenv("HERALD_WEBHOOK_ALLOW_LOOPBACK"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -42,22 +43,7 @@ func TestRoutingTableConfig(t *testing.T) {
 // which route chose it.
 func TestRoutesEndToEnd(t *testing.T) {
 	t.Parallel()
-	sims := map[string]*smscsim.Simulator{}
-	var carriers []CarrierConfig
-	for _, name := range []string{"acme", "beta"} {
-		sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sim.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sim.Close() })
-		sims[name] = sim
-		host, port, _ := net.SplitHostPort(sim.Addr())
-		n, _ := strconv.Atoi(port)
-		carriers = append(carriers, CarrierConfig{Name: name, Host: host, Port: n, SystemID: "h", Password: "p"})
-	}
+	sims, carriers := startSims(t, "acme", "beta")
 	tp := startPlatform(t, func(c *Config) {
 		off := false
 		c.Simulator.Enabled = &off
@@ -90,4 +76,125 @@ func TestRoutesEndToEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestReload: a reload that changes a carrier's TPS and adds a route
+// takes effect without a bind being dropped.
+func TestReload(t *testing.T) {
+	t.Parallel()
+	sims, carriers := startSims(t, "acme", "beta")
+	for i := range carriers {
+		carriers[i].TPS = 50
+	}
+	var cfg Config
+	tp := startPlatform(t, func(c *Config) {
+		off := false
+		c.Simulator.Enabled = &off
+		c.Carriers = carriers
+		cfg = *c
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for sims["acme"].Stats().Sessions != 1 || sims["beta"].Stats().Sessions != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("not bound")
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the binds
+	}
+	cfg.Carriers = append([]CarrierConfig(nil), carriers...)
+	cfg.Carriers[0].TPS = 500
+	cfg.Routes = []RouteConfig{{Name: "fr", Prefixes: []string{"33"}, Carriers: []RouteCarrier{{Name: "beta"}}}}
+	if err := tp.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := tp.reload.links["acme"].Flow().TPS; got != 500 {
+		t.Fatalf("acme's TPS after the reload: %v", got)
+	}
+	status, body := tp.do(t, "POST", "/v1/messages", `{"to":"+33612345678","body":"bonjour"}`, nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", status, body)
+	}
+	for sims["beta"].Stats().Submits == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the new route was not used")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for name, sim := range sims {
+		if st := sim.Stats(); st.Binds != 1 || st.Sessions != 1 {
+			t.Fatalf("%s: %d binds, %d up after the reload; want the one bind kept", name, st.Binds, st.Sessions)
+		}
+	}
+	// A bad table is refused and the running one stays.
+	cfg.Routes = []RouteConfig{{Carriers: []RouteCarrier{{Name: "nope"}}}}
+	if err := tp.Reload(cfg); err == nil || !strings.Contains(err.Error(), "unknown carrier") {
+		t.Fatalf("bad reload: %v", err)
+	}
+}
+
+// TestCarriersEndpoint: GET /v1/carriers shows each carrier's binds,
+// rate, queue and health to the operator, and to nobody else.
+func TestCarriersEndpoint(t *testing.T) {
+	t.Parallel()
+	tp := startPlatform(t, func(c *Config) { c.AdminToken = "operator-secret" })
+	get := func(token string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", tp.url+"/v1/carriers", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if status, _ := get(tp.key); status != http.StatusUnauthorized {
+		t.Fatalf("an account's API key got %d", status)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, body := get("operator-secret")
+		if status != http.StatusOK {
+			t.Fatalf("GET /v1/carriers: %d %s", status, body)
+		}
+		if strings.Contains(body, `"name":"simulator","up":true,"binds":[{"up":true`) {
+			for _, k := range []string{`"tps":`, `"effective_tps":`, `"queue":{`, `"delivery_rate":`, `"outstanding":`} {
+				if !strings.Contains(body, k) {
+					t.Fatalf("no %s in %s", k, body)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("simulator not shown bound: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the bind
+	}
+	// The API itself is unchanged.
+	if status, body := tp.do(t, "GET", "/v1/messages", "", nil); status != http.StatusOK {
+		t.Fatalf("GET /v1/messages: %d %s", status, body)
+	}
+}
+
+// startSims starts a simulator per name and returns them with carrier
+// configurations pointing at them.
+func startSims(t *testing.T, names ...string) (map[string]*smscsim.Simulator, []CarrierConfig) {
+	t.Helper()
+	sims := map[string]*smscsim.Simulator{}
+	var carriers []CarrierConfig
+	for _, name := range names {
+		sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sim.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sim.Close() })
+		sims[name] = sim
+		host, port, _ := net.SplitHostPort(sim.Addr())
+		n, _ := strconv.Atoi(port)
+		carriers = append(carriers, CarrierConfig{Name: name, Host: host, Port: n, SystemID: "h", Password: "p"})
+	}
+	return sims, carriers
 }

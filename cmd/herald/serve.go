@@ -32,11 +32,15 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(m.Stderr, cfg.LogLevel)
+	rctx, stopReload := context.WithCancel(ctx)
+	var reloads sync.WaitGroup
+	defer func() { stopReload(); reloads.Wait() }()
 	return RunPlatform(ctx, cfg, log, func(p *Platform) {
 		fmt.Fprintf(m.Stdout, "herald %s serving the API on http://%s (data in %s)\n", version, p.HTTPAddr, cfg.Data)
 		for _, l := range p.carriers {
 			fmt.Fprintf(m.Stdout, "carrier %s\n", l)
 		}
+		reloads.Go(func() { m.reloadOnHangup(rctx, p, args, log) })
 	})
 }
 
@@ -119,13 +123,15 @@ type Platform struct {
 	Dispatcher *dispatch.Dispatcher
 	Webhooks   *webhook.Worker
 	carriers   []string // descriptions for the start-up banner (passwords redacted)
+	reload     *reloader
+	reloadReq  chan struct{} // a reload asked for through the admin API
 }
 
 // RunPlatform starts Herald with cfg, calls ready once the API listens,
 // and runs until ctx ends; then it shuts down in order (API, dispatcher
 // and links, webhooks, simulator, store) and returns.
 func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Platform)) error {
-	p := &Platform{}
+	p := &Platform{reloadReq: make(chan struct{}, 1)}
 	st, err := sqlite.Open(cfg.Data, sqlite.Options{Logger: log})
 	if err != nil {
 		return err
@@ -204,19 +210,19 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		p.carriers = append(p.carriers, fmt.Sprintf("%s smpp://%s@%s binds=%d window=%d tps=%g", cc.Name, cc.SystemID, c.Addr, max(cc.Binds, 1), max(cc.Window, 10), cc.TPS))
 	}
 	defaultRoute := routes[cfg.Carriers[0].Name]
-	pick := func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil }
-	var router dispatch.Router
-	if len(cfg.Routes) > 0 {
-		table, err := routingTable(cfg.Routes, names)
-		if err != nil {
-			return err
-		}
-		router = &routing.Router{Table: table, Health: health}
-		// Intake encodes for the route's first carrier; the dispatcher
-		// decides the carrier when the message is due.
-		pick = func(to string, t herald.MessageType) (intake.Route, error) {
-			return routes[table.Primary(&herald.Message{To: to, Type: t}, defaultRoute.Carrier)], nil
-		}
+	table, err := routingTable(cfg.Routes, names)
+	if err != nil {
+		return err
+	}
+	router := routing.NewRouter(table, health)
+	// Intake encodes for the route's first carrier; the dispatcher
+	// decides the carrier when the message is due.
+	pick := func(to string, t herald.MessageType) (intake.Route, error) {
+		return routes[router.Primary(&herald.Message{To: to, Type: t}, defaultRoute.Carrier)], nil
+	}
+	p.reload = &reloader{links: map[string]*carrier.Link{}, router: router, names: names, log: log}
+	for _, l := range links {
+		p.reload.links[l.Name()] = l.(*carrier.Link)
 	}
 
 	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
@@ -240,7 +246,8 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		return fmt.Errorf("serve: listen %s: %w", cfg.HTTP, err)
 	}
 	p.HTTPAddr = ln.Addr().String()
-	httpSrv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv := &http.Server{Handler: withAdmin(apiSrv, cfg.AdminToken, p, disp, health),
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	// Each part gets its own context so that the shutdown runs in order.
 	base := context.WithoutCancel(ctx)

@@ -225,6 +225,28 @@ func (l *Link) pick(id string) int {
 	return start
 }
 
+// BindStats describes one bind of a link.
+type BindStats struct {
+	Up          bool `json:"up"`
+	Outstanding int  `json:"outstanding"` // submits waiting for their response: the window in use
+	Window      int  `json:"window"`
+}
+
+// Binds describes the link's binds.
+func (l *Link) Binds() []BindStats {
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // Session returns at once: the current session or an error
+	out := make([]BindStats, len(l.clients))
+	for i, c := range l.clients {
+		out[i].Window = l.cfg.Window
+		if s, err := c.Session(done); err == nil {
+			out[i].Up = true
+			out[i].Outstanding = s.Stats().Outstanding
+		}
+	}
+	return out
+}
+
 // SetTPS changes the carrier's configured rate (0 unlimited) without
 // touching its binds.
 func (l *Link) SetTPS(tps float64) { l.flow.setRate(tps) }

@@ -65,11 +65,7 @@ func BenchmarkOTPUnderBacklog(b *testing.B) {
 	}
 
 	msg := func(acct, to string, typ herald.MessageType, now time.Time) *herald.Message {
-		m := &herald.Message{ID: herald.NewID("msg", now.UnixMilli()), AccountID: acct, To: to, From: "Herald",
-			Body: "x", Type: typ, Status: herald.StatusQueued, Encoding: "gsm7", PartCount: 1, Carrier: "sim",
-			CreatedAt: now, UpdatedAt: now, Parts: []herald.Part{{Seq: 1, Status: herald.StatusQueued, ShortMessage: []byte("x")}}}
-		m.Parts[0].MessageID = m.ID
-		return m
+		return testMessage(acct, to, typ, "sim", now)
 	}
 	start := time.Now()
 	const batch = 5000

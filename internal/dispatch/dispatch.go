@@ -229,6 +229,15 @@ func (d *Dispatcher) up(carrier string) bool {
 	return ok && u.Up()
 }
 
+// Depth returns the parts waiting on a carrier's lane, by priority class
+// (otp, transactional, marketing).
+func (d *Dispatcher) Depth(carrier string) [herald.Lanes]int {
+	if ln := d.links[carrier]; ln != nil {
+		return ln.depth()
+	}
+	return [herald.Lanes]int{}
+}
+
 // Up reports whether a carrier's link counts as up for routing.
 func (d *Dispatcher) Up(carrier string) bool { return d.up(carrier) }
 

@@ -95,11 +95,7 @@ func (r *rig) send(t *testing.T, n int, typ herald.MessageType) []*herald.Messag
 	var items []*store.NewMessage
 	var ms []*herald.Message
 	for i := range n {
-		m := &herald.Message{ID: herald.NewID("msg", now.UnixMilli()), AccountID: r.acc.ID, To: fmt.Sprintf("+447911%06d", i),
-			From: "Herald", Body: "x", Type: typ, Status: herald.StatusQueued, Encoding: "gsm7", PartCount: 1,
-			Carrier: "sim", CreatedAt: now, UpdatedAt: now,
-			Parts: []herald.Part{{Seq: 1, Status: herald.StatusQueued, ShortMessage: []byte("x")}}}
-		m.Parts[0].MessageID = m.ID
+		m := testMessage(r.acc.ID, fmt.Sprintf("+447911%06d", i), typ, "sim", now)
 		items = append(items, &store.NewMessage{Message: m})
 		ms = append(ms, m)
 	}
@@ -209,4 +205,13 @@ func TestExpiredBeforeSending(t *testing.T) {
 	if st := r.sim.Stats(); st.Submits != 0 {
 		t.Fatalf("an expired message was submitted")
 	}
+}
+
+// testMessage returns a queued single-part message.
+func testMessage(acct, to string, typ herald.MessageType, carrier string, now time.Time) *herald.Message {
+	m := &herald.Message{ID: herald.NewID("msg", now.UnixMilli()), AccountID: acct, To: to, From: "Herald",
+		Body: "x", Type: typ, Status: herald.StatusQueued, Encoding: "gsm7", PartCount: 1, Carrier: carrier,
+		CreatedAt: now, UpdatedAt: now, Parts: []herald.Part{{Seq: 1, Status: herald.StatusQueued, ShortMessage: []byte("x")}}}
+	m.Parts[0].MessageID = m.ID
+	return m
 }

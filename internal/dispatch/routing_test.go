@@ -63,7 +63,7 @@ func newRouteRig(t *testing.T, routes []routing.Route, ho routing.HealthOptions)
 		t.Fatal(err)
 	}
 	r.disp = dispatch.New(dispatch.Options{Store: st, Links: links, RetryBase: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-		Router: &routing.Router{Table: table, Health: r.health}, DownAfter: 500 * time.Millisecond})
+		Router: routing.NewRouter(table, r.health), DownAfter: 500 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.disp.Run(ctx) }()
@@ -95,11 +95,7 @@ func (r *routeRig) send(t *testing.T, n int, tag string) []*herald.Message {
 	var items []*store.NewMessage
 	var ms []*herald.Message
 	for i := range n {
-		m := &herald.Message{ID: herald.NewID("msg", now.UnixMilli()), AccountID: r.acc.ID, To: fmt.Sprintf("+447911%s%03d", tag, i),
-			From: "Herald", Body: "x", Type: herald.TypeTransactional, Status: herald.StatusQueued, Encoding: "gsm7", PartCount: 1,
-			Carrier: "a", CreatedAt: now, UpdatedAt: now,
-			Parts: []herald.Part{{Seq: 1, Status: herald.StatusQueued, ShortMessage: []byte("x")}}}
-		m.Parts[0].MessageID = m.ID
+		m := testMessage(r.acc.ID, fmt.Sprintf("+447911%s%03d", tag, i), herald.TypeTransactional, "a", now)
 		items = append(items, &store.NewMessage{Message: m})
 		ms = append(ms, m)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/herald-sms/herald/internal/herald"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -152,22 +153,33 @@ func (h *Health) Snapshot(carrier string, now time.Time) CarrierHealth {
 }
 
 // Router is a table and a health tracker together: what the dispatcher
-// asks.
+// asks. The table can be replaced while it runs (a configuration
+// reload).
 type Router struct {
-	Table  *Table
-	Health *Health // nil: no health-based demotion
+	table  atomic.Pointer[Table]
+	health *Health // nil: no health-based demotion
 }
+
+// NewRouter returns a router over table and health (which may be nil).
+func NewRouter(table *Table, health *Health) *Router {
+	r := &Router{health: health}
+	r.table.Store(table)
+	return r
+}
+
+// SetTable replaces the table; decisions made from now on use it.
+func (r *Router) SetTable(t *Table) { r.table.Store(t) }
 
 // Route decides m's carrier given which links are up; fallback is the
 // carrier chosen at intake.
 func (r *Router) Route(m *herald.Message, fallback string, up func(string) bool) Decision {
 	now := time.Now()
-	return r.Table.Choose(m, fallback, func(c string) (bool, string) {
+	return r.table.Load().Choose(m, fallback, func(c string) (bool, string) {
 		if !up(c) {
 			return false, "down (no bind up)"
 		}
-		if r.Health != nil {
-			if d, why := r.Health.Demoted(c, now); d {
+		if r.health != nil {
+			if d, why := r.health.Demoted(c, now); d {
 				return false, why
 			}
 		}
@@ -175,11 +187,16 @@ func (r *Router) Route(m *herald.Message, fallback string, up func(string) bool)
 	})
 }
 
+// Primary is Table.Primary of the current table.
+func (r *Router) Primary(m *herald.Message, fallback string) string {
+	return r.table.Load().Primary(m, fallback)
+}
+
 // Demoted reports whether a carrier is demoted now.
 func (r *Router) Demoted(carrier string) bool {
-	if r.Health == nil {
+	if r.health == nil {
 		return false
 	}
-	d, _ := r.Health.Demoted(carrier, time.Now())
+	d, _ := r.health.Demoted(carrier, time.Now())
 	return d
 }
