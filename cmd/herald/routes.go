@@ -8,6 +8,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/routing"
 )
@@ -38,6 +39,36 @@ type RoutingConfig struct {
 	MinReceipts     int      `json:"min_receipts"`      // receipts needed before judging (default 50)
 	MinDeliveryRate float64  `json:"min_delivery_rate"` // DELIVRD share under which a carrier is demoted (default 0.5; -1 off)
 	Probation       Duration `json:"probation"`         // how long a demoted carrier rests (default 2m)
+	// SenderLimits cap each sender's rate by class and number prefix.
+	SenderLimits []SenderLimitConfig `json:"sender_limits"`
+}
+
+// SenderLimitConfig: each sender of the class whose number starts with
+// prefix sends at most tps parts per second ("long_code", "1", 1: one
+// per second per US long code).
+type SenderLimitConfig struct {
+	Sender string  `json:"sender"` // alphanumeric, long_code, short_code
+	Prefix string  `json:"prefix"` // digits of the sender, without "+"
+	TPS    float64 `json:"tps"`
+}
+
+// senderLimits builds the sender limits, or nil when there are none.
+func (rc RoutingConfig) senderLimits() (*routing.SenderLimits, error) {
+	if len(rc.SenderLimits) == 0 {
+		return nil, nil
+	}
+	var ls []routing.SenderLimit
+	for i, l := range rc.SenderLimits {
+		c := routing.SenderClass(l.Sender)
+		if c != routing.Alphanumeric && c != routing.LongCode && c != routing.ShortCode {
+			return nil, fmt.Errorf("config: routing.sender_limits[%d]: sender %q is not alphanumeric, long_code or short_code", i, l.Sender)
+		}
+		if l.TPS <= 0 {
+			return nil, fmt.Errorf("config: routing.sender_limits[%d]: tps %v is not positive", i, l.TPS)
+		}
+		ls = append(ls, routing.SenderLimit{Class: c, Prefix: strings.TrimPrefix(l.Prefix, "+"), TPS: l.TPS})
+	}
+	return routing.NewSenderLimits(ls), nil
 }
 
 // routingTable builds the table from the configuration; carriers names
@@ -78,4 +109,12 @@ func routingTable(routes []RouteConfig, carriers []string) (*routing.Table, erro
 func (rc RoutingConfig) health() routing.HealthOptions {
 	return routing.HealthOptions{Window: time.Duration(rc.HealthWindow), MinReceipts: rc.MinReceipts,
 		MinDeliveryRate: rc.MinDeliveryRate, Probation: time.Duration(rc.Probation)}
+}
+
+// senderSlots keeps a nil *SenderLimits a nil interface.
+func senderSlots(s *routing.SenderLimits) dispatch.SenderSlots {
+	if s == nil {
+		return nil
+	}
+	return s
 }

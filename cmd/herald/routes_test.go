@@ -31,10 +31,28 @@ func TestRoutingTableConfig(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := routingTable(tc.routes, carriers)
+			if err != nil {
+				t.Log(err)
+			}
 			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 				t.Fatalf("error %v, want %q", err, tc.err)
 			}
 		})
+	}
+}
+
+func TestSenderLimitsConfig(t *testing.T) {
+	t.Parallel()
+	if l, err := (RoutingConfig{}).senderLimits(); l != nil || err != nil {
+		t.Fatalf("no limits: %v %v", l, err)
+	}
+	if _, err := (RoutingConfig{SenderLimits: []SenderLimitConfig{{Sender: "long_code", Prefix: "+1", TPS: 1}}}).senderLimits(); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []SenderLimitConfig{{Sender: "robot", TPS: 1}, {Sender: "long_code", TPS: 0}} {
+		if _, err := (RoutingConfig{SenderLimits: []SenderLimitConfig{bad}}).senderLimits(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
 	}
 }
 

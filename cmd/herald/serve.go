@@ -215,6 +215,10 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		return err
 	}
 	router := routing.NewRouter(table, health)
+	senders, err := cfg.Routing.senderLimits()
+	if err != nil {
+		return err
+	}
 	// Intake encodes for the route's first carrier; the dispatcher
 	// decides the carrier when the message is due.
 	pick := func(to string, t herald.MessageType) (intake.Route, error) {
@@ -226,7 +230,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 
 	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
-		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter),
+		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter), Senders: senderSlots(senders),
 		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
 	in := intake.New(intake.Options{

@@ -50,6 +50,13 @@ type Router interface {
 	Demoted(carrier string) bool
 }
 
+// SenderSlots reserves submit times per sender; routing.SenderLimits is
+// the one Herald uses.
+type SenderSlots interface {
+	Slot(from string, now time.Time) time.Time
+	Prune(now time.Time)
+}
+
 // upper is implemented by links that know whether a bind is up.
 type upper interface{ Up() bool }
 
@@ -81,6 +88,10 @@ type Options struct {
 	// as down: its queued parts move to the next carrier of their route.
 	// Default 3s. Used only with a Router.
 	DownAfter time.Duration
+	// Senders, when set, spaces each sender's parts (routing.SenderLimits:
+	// e.g. one per second per US long code). A part ahead of its sender's
+	// rate waits in the scheduler for its slot.
+	Senders SenderSlots
 	// Changed is called after commits that may have queued webhook
 	// deliveries.
 	Changed func()
@@ -161,6 +172,7 @@ type job struct {
 	from    herald.Status // the part's stored state when the job was made
 	resent  bool          // this submit repeats one that may have reached the carrier
 	detail  string        // the routing decision, recorded with the sending mark
+	slot    time.Time     // the sender's slot this part waited for, zero if none
 	attempt int           // submits made so far, throttled ones not counted
 	sub     uint64        // order of the last submit, across the dispatcher
 }
@@ -354,6 +366,11 @@ func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
 // mark commits jobs as sending and returns those that were.
 func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
 	now := time.Now().UTC()
+	if d.o.Senders != nil {
+		if jobs = d.spaceSenders(ln, jobs, now); len(jobs) == 0 {
+			return nil
+		}
+	}
 	ts := make([]store.Transition, 0, 2*len(jobs))
 	idx := make([]int, len(jobs)) // index of each job's sending transition, -1 if none
 	for k, j := range jobs {
@@ -394,6 +411,29 @@ func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
 	}
 	return ready
 }
+
+// spaceSenders keeps the jobs whose sender may send now and sends the
+// others to the scheduler until their sender's slot.
+func (d *Dispatcher) spaceSenders(ln *lane, jobs []*job, now time.Time) []*job {
+	keep := jobs[:0]
+	for _, j := range jobs {
+		if j.slot.IsZero() {
+			j.slot = d.o.Senders.Slot(j.m.From, now)
+		}
+		if j.slot.After(now.Add(senderSlack)) {
+			ln.release(1)
+			d.sched.add(j.slot, j)
+			continue
+		}
+		j.slot = time.Time{}
+		keep = append(keep, j)
+	}
+	return keep
+}
+
+// senderSlack is how early a part may leave before its sender's slot:
+// the scheduler's and the batch's own delays.
+const senderSlack = 5 * time.Millisecond
 
 // submitter submits marked batches in order until marked is closed.
 // When the link goes down, the batch's remaining parts are given back
@@ -510,6 +550,9 @@ func (d *Dispatcher) sweep(ctx context.Context) {
 	defer t.Stop()
 	for {
 		now := time.Now().UTC()
+		if d.o.Senders != nil {
+			d.o.Senders.Prune(now)
+		}
 		for {
 			n, err := d.o.Store.ExpireOverdue(ctx, now, now.Add(-d.o.ReceiptWindow))
 			if err != nil {

@@ -35,6 +35,13 @@ func newRig(t *testing.T, simOpts smscsim.Options) *rig {
 // configure.
 func newRigWith(t *testing.T, simOpts smscsim.Options, configure func(*carrier.Config)) *rig {
 	t.Helper()
+	return newRigWithOptions(t, simOpts, configure, nil)
+}
+
+// newRigWithOptions is newRigWith with the dispatcher's options adjusted
+// by options.
+func newRigWithOptions(t *testing.T, simOpts smscsim.Options, configure func(*carrier.Config), options func(*dispatch.Options)) *rig {
+	t.Helper()
 	st, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +67,12 @@ func newRigWith(t *testing.T, simOpts smscsim.Options, configure func(*carrier.C
 	}
 	link := carrier.New(cfg, receipts{st, wake}, nil)
 	r.link = link
-	r.disp = dispatch.New(dispatch.Options{Store: st, Links: []dispatch.Link{link}, RetryBase: 10 * time.Millisecond,
-		RetryMax: 50 * time.Millisecond, Changed: wake})
+	do := dispatch.Options{Store: st, Links: []dispatch.Link{link}, RetryBase: 10 * time.Millisecond,
+		RetryMax: 50 * time.Millisecond, Changed: wake}
+	if options != nil {
+		options(&do)
+	}
+	r.disp = dispatch.New(do)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.disp.Run(ctx) }()

@@ -1,13 +1,19 @@
 package dispatch_test
 
 import (
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-sms/herald/internal/carrier"
+	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/routing"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/smscsim"
+	"github.com/herald-sms/herald/internal/store"
 )
 
 // TestThrottlingNeverFails: with 20 % of submits answered ESME_RTHROTTLED
@@ -77,5 +83,60 @@ func TestRateSettlesAtCarrierCap(t *testing.T) {
 	counts := r.wait(t, ms)
 	if counts[herald.StatusDelivered] != len(ms) {
 		t.Fatalf("statuses %v, want all delivered", counts)
+	}
+}
+
+// TestSenderLimit: a US long code limited to 5 parts per second sends its
+// 15 messages over about 3 s, in order, while an alphanumeric sender's
+// messages on the same link are not held back.
+func TestSenderLimit(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var longCode []time.Time
+	var alpha []time.Time
+	var order []string // destinations of the long code's parts, as submitted
+	r := newRigWithOptions(t, smscsim.Options{OnSubmit: func(s smscsim.Submitted) {
+		mu.Lock()
+		defer mu.Unlock()
+		if s.Source.Addr == "15551234567" {
+			longCode = append(longCode, s.At)
+			order = append(order, s.Dest.Addr)
+		} else {
+			alpha = append(alpha, s.At)
+		}
+	}}, nil, func(o *dispatch.Options) {
+		o.Senders = routing.NewSenderLimits([]routing.SenderLimit{{Class: routing.LongCode, Prefix: "1", TPS: 5}})
+	})
+	now := time.Now().UTC()
+	var ms []*herald.Message
+	var items []*store.NewMessage
+	for i := range 30 {
+		m := testMessage(r.acc.ID, fmt.Sprintf("+447911%06d", i), herald.TypeTransactional, "sim", now)
+		if i%2 == 0 {
+			m.From = "+15551234567"
+		}
+		ms = append(ms, m)
+		items = append(items, &store.NewMessage{Message: m})
+	}
+	if err := r.st.CreateMessages(t.Context(), items); err != nil {
+		t.Fatal(err)
+	}
+	r.disp.Accepted(ms)
+	if counts := r.wait(t, ms); counts[herald.StatusDelivered] != 30 {
+		t.Fatalf("statuses %v", counts)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	span := longCode[len(longCode)-1].Sub(longCode[0])
+	t.Logf("15 parts of the long code over %v; 15 alphanumeric over %v", span.Round(time.Millisecond),
+		alpha[len(alpha)-1].Sub(alpha[0]).Round(time.Millisecond))
+	if span < 2700*time.Millisecond {
+		t.Fatalf("15 parts at 5/s took %v, want about 2.8 s", span)
+	}
+	if !slices.IsSorted(order) {
+		t.Fatalf("the long code's parts left out of order: %v", order)
+	}
+	if a := alpha[len(alpha)-1].Sub(alpha[0]); a > time.Second {
+		t.Fatalf("the alphanumeric sender was held back: %v", a)
 	}
 }

@@ -153,3 +153,33 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("a receipt older than the window still counts: %+v", st)
 	}
 }
+
+func TestSenderLimits(t *testing.T) {
+	t.Parallel()
+	s := NewSenderLimits([]SenderLimit{{Class: LongCode, Prefix: "1", TPS: 1}, {Class: ShortCode, TPS: 100}})
+	now := time.Unix(0, 0)
+	for i, want := range []time.Duration{0, time.Second, 2 * time.Second} {
+		if got := s.Slot("+15551234567", now).Sub(now); got != want {
+			t.Fatalf("part %d of a US long code: slot +%v, want +%v", i, got, want)
+		}
+	}
+	// Another US long code has its own rate; a UK one and an alphanumeric
+	// sender are not limited.
+	for _, from := range []string{"+15559999999", "+447911123456", "ACME", "ACME"} {
+		if got := s.Slot(from, now); !got.Equal(now) {
+			t.Fatalf("%s: slot %v, want now", from, got.Sub(now))
+		}
+	}
+	if got := s.Slot("12345", now).Sub(now); got != 0 {
+		t.Fatalf("short code first part: %v", got)
+	}
+	if got := s.Slot("12345", now).Sub(now); got != 10*time.Millisecond {
+		t.Fatalf("short code second part: %v", got)
+	}
+	// After a pause the sender starts again at once.
+	later := now.Add(time.Minute)
+	s.Prune(later)
+	if got := s.Slot("+15551234567", later); !got.Equal(later) {
+		t.Fatalf("after a pause: %v", got.Sub(later))
+	}
+}
