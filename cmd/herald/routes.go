@@ -41,6 +41,15 @@ type RoutingConfig struct {
 	Probation       Duration `json:"probation"`         // how long a demoted carrier rests (default 2m)
 	// SenderLimits cap each sender's rate by class and number prefix.
 	SenderLimits []SenderLimitConfig `json:"sender_limits"`
+	// AccountLimits are quotas by account id; "*" applies to every
+	// account not listed.
+	AccountLimits map[string]AccountLimitConfig `json:"account_limits"`
+}
+
+// AccountLimitConfig is an account's quota at dispatch.
+type AccountLimitConfig struct {
+	PerSecond float64 `json:"per_second"` // parts per second, 0 none
+	PerDay    int     `json:"per_day"`    // parts per UTC day, 0 none
 }
 
 // SenderLimitConfig: each sender of the class whose number starts with
@@ -50,6 +59,31 @@ type SenderLimitConfig struct {
 	Sender string  `json:"sender"` // alphanumeric, long_code, short_code
 	Prefix string  `json:"prefix"` // digits of the sender, without "+"
 	TPS    float64 `json:"tps"`
+}
+
+// limits builds the sender limits and account quotas, or nil when there
+// are none.
+func (rc RoutingConfig) limits() (dispatch.Limits, error) {
+	senders, err := rc.senderLimits()
+	if err != nil {
+		return nil, err
+	}
+	if senders == nil && len(rc.AccountLimits) == 0 {
+		return nil, nil
+	}
+	l := &routing.Limits{Senders: senders, Accounts: map[string]routing.AccountLimit{}}
+	for id, a := range rc.AccountLimits {
+		if a.PerSecond < 0 || a.PerDay < 0 {
+			return nil, fmt.Errorf("config: routing.account_limits[%s]: negative quota", id)
+		}
+		q := routing.AccountLimit{PerSecond: a.PerSecond, PerDay: a.PerDay}
+		if id == "*" {
+			l.Default = q
+		} else {
+			l.Accounts[id] = q
+		}
+	}
+	return l, nil
 }
 
 // senderLimits builds the sender limits, or nil when there are none.
@@ -109,12 +143,4 @@ func routingTable(routes []RouteConfig, carriers []string) (*routing.Table, erro
 func (rc RoutingConfig) health() routing.HealthOptions {
 	return routing.HealthOptions{Window: time.Duration(rc.HealthWindow), MinReceipts: rc.MinReceipts,
 		MinDeliveryRate: rc.MinDeliveryRate, Probation: time.Duration(rc.Probation)}
-}
-
-// senderSlots keeps a nil *SenderLimits a nil interface.
-func senderSlots(s *routing.SenderLimits) dispatch.SenderSlots {
-	if s == nil {
-		return nil
-	}
-	return s
 }

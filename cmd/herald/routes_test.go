@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-sms/herald/internal/routing"
 	"github.com/herald-sms/herald/internal/smscsim"
 )
 
@@ -50,9 +51,19 @@ func TestSenderLimitsConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bad := range []SenderLimitConfig{{Sender: "robot", TPS: 1}, {Sender: "long_code", TPS: 0}} {
-		if _, err := (RoutingConfig{SenderLimits: []SenderLimitConfig{bad}}).senderLimits(); err == nil {
+		if _, err := (RoutingConfig{SenderLimits: []SenderLimitConfig{bad}}).limits(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+	l, err := (RoutingConfig{AccountLimits: map[string]AccountLimitConfig{"*": {PerDay: 1000}, "acc_x": {PerSecond: 5}}}).limits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rl := l.(*routing.Limits); rl.Default.PerDay != 1000 || rl.Accounts["acc_x"].PerSecond != 5 {
+		t.Fatalf("account limits %+v", rl)
+	}
+	if _, err := (RoutingConfig{AccountLimits: map[string]AccountLimitConfig{"a": {PerDay: -1}}}).limits(); err == nil {
+		t.Error("a negative quota accepted")
 	}
 }
 

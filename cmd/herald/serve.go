@@ -215,7 +215,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		return err
 	}
 	router := routing.NewRouter(table, health)
-	senders, err := cfg.Routing.senderLimits()
+	limits, err := cfg.Routing.limits()
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 
 	disp := dispatch.New(dispatch.Options{Store: st, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
-		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter), Senders: senderSlots(senders),
+		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter), Limits: limits,
 		Changed: hooks.Wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
 	in := intake.New(intake.Options{

@@ -50,10 +50,10 @@ type Router interface {
 	Demoted(carrier string) bool
 }
 
-// SenderSlots reserves submit times per sender; routing.SenderLimits is
-// the one Herald uses.
-type SenderSlots interface {
-	Slot(from string, now time.Time) time.Time
+// Limits reserves submit times for parts; routing.Limits is the one
+// Herald uses.
+type Limits interface {
+	Slot(m *herald.Message, now time.Time) time.Time
 	Prune(now time.Time)
 }
 
@@ -88,10 +88,11 @@ type Options struct {
 	// as down: its queued parts move to the next carrier of their route.
 	// Default 3s. Used only with a Router.
 	DownAfter time.Duration
-	// Senders, when set, spaces each sender's parts (routing.SenderLimits:
-	// e.g. one per second per US long code). A part ahead of its sender's
-	// rate waits in the scheduler for its slot.
-	Senders SenderSlots
+	// Limits, when set, spaces parts by sender and account
+	// (routing.Limits: e.g. one per second per US long code, an account's
+	// quota per second and per day). A part ahead of its slot waits in
+	// the scheduler for it.
+	Limits Limits
 	// Changed is called after commits that may have queued webhook
 	// deliveries.
 	Changed func()
@@ -366,8 +367,8 @@ func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
 // mark commits jobs as sending and returns those that were.
 func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
 	now := time.Now().UTC()
-	if d.o.Senders != nil {
-		if jobs = d.spaceSenders(ln, jobs, now); len(jobs) == 0 {
+	if d.o.Limits != nil {
+		if jobs = d.space(ln, jobs, now); len(jobs) == 0 {
 			return nil
 		}
 	}
@@ -412,13 +413,13 @@ func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
 	return ready
 }
 
-// spaceSenders keeps the jobs whose sender may send now and sends the
-// others to the scheduler until their sender's slot.
-func (d *Dispatcher) spaceSenders(ln *lane, jobs []*job, now time.Time) []*job {
+// space keeps the jobs that may be sent now and sends the others to the
+// scheduler until their slot.
+func (d *Dispatcher) space(ln *lane, jobs []*job, now time.Time) []*job {
 	keep := jobs[:0]
 	for _, j := range jobs {
 		if j.slot.IsZero() {
-			j.slot = d.o.Senders.Slot(j.m.From, now)
+			j.slot = d.o.Limits.Slot(j.m, now)
 		}
 		if j.slot.After(now.Add(senderSlack)) {
 			ln.release(1)
@@ -431,7 +432,7 @@ func (d *Dispatcher) spaceSenders(ln *lane, jobs []*job, now time.Time) []*job {
 	return keep
 }
 
-// senderSlack is how early a part may leave before its sender's slot:
+// senderSlack is how early a part may leave before its slot:
 // the scheduler's and the batch's own delays.
 const senderSlack = 5 * time.Millisecond
 
@@ -550,8 +551,8 @@ func (d *Dispatcher) sweep(ctx context.Context) {
 	defer t.Stop()
 	for {
 		now := time.Now().UTC()
-		if d.o.Senders != nil {
-			d.o.Senders.Prune(now)
+		if d.o.Limits != nil {
+			d.o.Limits.Prune(now)
 		}
 		for {
 			n, err := d.o.Store.ExpireOverdue(ctx, now, now.Add(-d.o.ReceiptWindow))

@@ -105,7 +105,7 @@ func TestSenderLimit(t *testing.T) {
 			alpha = append(alpha, s.At)
 		}
 	}}, nil, func(o *dispatch.Options) {
-		o.Senders = routing.NewSenderLimits([]routing.SenderLimit{{Class: routing.LongCode, Prefix: "1", TPS: 5}})
+		o.Limits = &routing.Limits{Senders: routing.NewSenderLimits([]routing.SenderLimit{{Class: routing.LongCode, Prefix: "1", TPS: 5}})}
 	})
 	now := time.Now().UTC()
 	var ms []*herald.Message

@@ -183,3 +183,33 @@ func TestSenderLimits(t *testing.T) {
 		t.Fatalf("after a pause: %v", got.Sub(later))
 	}
 }
+
+func TestAccountLimits(t *testing.T) {
+	t.Parallel()
+	l := &Limits{Accounts: map[string]AccountLimit{"busy": {PerSecond: 10, PerDay: 25}}}
+	now := time.Date(2026, 11, 27, 23, 59, 58, 0, time.UTC)
+	m := &herald.Message{AccountID: "busy", From: "ACME"}
+	var slots []time.Duration
+	for range 27 {
+		slots = append(slots, l.Slot(m, now).Sub(now))
+	}
+	// 10 a second: 0, 100 ms, …; 20 parts fall on the 27th, the rest
+	// after midnight, where the day's count starts again.
+	if slots[1] != 100*time.Millisecond || slots[19] != 1900*time.Millisecond {
+		t.Fatalf("per-second spacing: %v", slots[:20])
+	}
+	if slots[20] != 2*time.Second || slots[24] != 2400*time.Millisecond {
+		t.Fatalf("parts 21-25 cross midnight at the per-second rate: %v", slots[20:25])
+	}
+	other := &herald.Message{AccountID: "quiet", From: "ACME"}
+	if got := l.Slot(other, now); !got.Equal(now) {
+		t.Fatalf("an account without a quota waited %v", got.Sub(now))
+	}
+	// Default quota for accounts not listed.
+	d := &Limits{Default: AccountLimit{PerDay: 2}}
+	d.Slot(other, now)
+	d.Slot(other, now)
+	if got := d.Slot(other, now); !got.Equal(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("third part over a daily quota of 2: %v", got)
+	}
+}
