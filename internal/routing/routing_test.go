@@ -85,9 +85,16 @@ func TestWeightsAndFailover(t *testing.T) {
 		t.Fatalf("all down: %+v", d)
 	}
 	// No route: the carrier chosen at intake.
+	if d := tb.Choose(&herald.Message{To: "+33612345678", From: "+15551234567", AccountID: "acc_bank", Type: herald.TypeOTP}, "x", usable); d.Carrier != "global" {
+		t.Fatalf("world route: %+v", d)
+	}
 	empty, _ := NewTable(nil, nil)
-	if d := empty.Choose(m, "x", usable); d.Carrier != "x" || d.Route != "" {
-		t.Fatalf("no route: %+v", d)
+	if d := empty.Choose(m, "x", usable); d.Carrier != "x" || d.Route != "" || d.Detail != "" {
+		t.Fatalf("no table: %+v", d)
+	}
+	uk, _ := NewTable([]Route{{Name: "uk", Prefixes: []string{"44"}, Carriers: []Weighted{{Carrier: "acme"}}}}, nil)
+	if d := uk.Choose(&herald.Message{To: "+33612345678"}, "x", usable); d.Carrier != "x" || !strings.Contains(d.Detail, "no route matches") {
+		t.Fatalf("no matching route: %+v", d)
 	}
 }
 

@@ -200,6 +200,9 @@ type Decision struct {
 func (t *Table) Choose(m *herald.Message, fallback string, usable func(string) (bool, string)) Decision {
 	r := t.match(m)
 	if r == nil {
+		if len(t.routes) == 0 {
+			return Decision{Carrier: fallback} // no table: nothing to explain
+		}
 		return Decision{Carrier: fallback, Detail: "no route matches; carrier " + fallback + " chosen at intake"}
 	}
 	var skipped []string
