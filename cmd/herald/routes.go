@@ -39,6 +39,9 @@ type RoutingConfig struct {
 	MinReceipts     int      `json:"min_receipts"`      // receipts needed before judging (default 50)
 	MinDeliveryRate float64  `json:"min_delivery_rate"` // DELIVRD share under which a carrier is demoted (default 0.5; -1 off)
 	Probation       Duration `json:"probation"`         // how long a demoted carrier rests (default 2m)
+	// MaxReceiptLatency demotes a carrier when most receipts in the
+	// window came later than this after their submit (0: off).
+	MaxReceiptLatency Duration `json:"max_receipt_latency"`
 	// SenderLimits cap each sender's rate by class and number prefix.
 	SenderLimits []SenderLimitConfig `json:"sender_limits"`
 	// AccountLimits are quotas by account id; "*" applies to every
@@ -142,5 +145,6 @@ func routingTable(routes []RouteConfig, carriers []string) (*routing.Table, erro
 
 func (rc RoutingConfig) health() routing.HealthOptions {
 	return routing.HealthOptions{Window: time.Duration(rc.HealthWindow), MinReceipts: rc.MinReceipts,
-		MinDeliveryRate: rc.MinDeliveryRate, Probation: time.Duration(rc.Probation)}
+		MinDeliveryRate: rc.MinDeliveryRate, Probation: time.Duration(rc.Probation),
+		MaxReceiptLatency: time.Duration(rc.MaxReceiptLatency)}
 }

@@ -197,7 +197,9 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			SourceTON: -1, SourceNPI: -1, SubmitIDFormat: idf, ReceiptIDFormat: ridf,
 			ResponseTimeout: time.Duration(cc.ResponseTimeout), EnquireLinkInterval: time.Duration(cc.EnquireLinkInterval),
 			BindTPS: cc.BindTPS, ThrottlePause: time.Duration(cc.ThrottlePause), MaxThrottlePause: time.Duration(cc.MaxThrottlePause),
-			OnReceipt: func(to herald.Status) { health.Receipt(cc.Name, to == herald.StatusDelivered, time.Now()) }}
+			OnReceipt: func(to herald.Status, lat time.Duration) {
+				health.Receipt(cc.Name, to == herald.StatusDelivered, lat, time.Now())
+			}}
 		if cc.SourceTON != nil && cc.SourceNPI != nil {
 			c.SourceTON, c.SourceNPI = *cc.SourceTON, *cc.SourceNPI
 		}

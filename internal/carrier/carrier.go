@@ -50,9 +50,10 @@ type Config struct {
 	EnquireLinkInterval             time.Duration // default 30s
 	MinBackoff, MaxBackoff          time.Duration // reconnect backoff, default 1s and 60s
 	// OnReceipt, when set, is told the outcome of every final receipt
-	// (delivered, undelivered, expired, unknown), on a session goroutine:
+	// (delivered, undelivered, expired, unknown) and its latency since
+	// the submit was accepted (0 when unknown), on a session goroutine:
 	// it must not block. Routing health uses it.
-	OnReceipt func(to herald.Status)
+	OnReceipt func(to herald.Status, latency time.Duration)
 }
 
 // Receipts is where a link stores the receipts it gets, durably, before
@@ -83,6 +84,7 @@ type Link struct {
 
 	receipts receiptQueue
 	wake     chan struct{}
+	timed    submitTimes // for receipt latency, when OnReceipt is set
 
 	// Counters.
 	submitted, receiptsIn, receiptsUnmatched, inbound, throttled atomic.Uint64
@@ -145,6 +147,22 @@ func (l *Link) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var rwg sync.WaitGroup
 	rwg.Go(func() { l.storeReceipts(rctx) })
+	if l.cfg.OnReceipt != nil {
+		rwg.Go(func() {
+			// Submits whose receipt has not come in six hours are no
+			// longer timed.
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case now := <-t.C:
+					l.timed.prune(now.Add(-6 * time.Hour))
+				case <-rctx.Done():
+					return
+				}
+			}
+		})
+	}
 	<-ctx.Done()
 	wg.Wait()
 	cancel()
@@ -287,6 +305,9 @@ func (l *Link) result(r smpp.Response) Result {
 			keys = []string{strings.TrimSpace(resp.MessageID)}
 		}
 		res.Keys = keys
+		if l.cfg.OnReceipt != nil {
+			l.timed.add(keys[0], time.Now())
+		}
 	}
 	return res
 }

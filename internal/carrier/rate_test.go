@@ -72,3 +72,40 @@ func TestRateAccuracy(t *testing.T) {
 		t.Fatalf("rate %.2f/s, want %d ±2%%", got, tps)
 	}
 }
+
+// TestReceiptLatency: OnReceipt is told each final receipt's outcome and
+// the time since its submit was accepted.
+func TestReceiptLatency(t *testing.T) {
+	t.Parallel()
+	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0", ReceiptDelay: smscsim.Fixed(200 * time.Millisecond), Undeliv: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	type seen struct {
+		to  herald.Status
+		lat time.Duration
+	}
+	got := make(chan seen, 1)
+	link := carrier.New(carrier.Config{Name: "sim", Addr: sim.Addr(), SystemID: "t", SourceTON: -1, SourceNPI: -1,
+		OnReceipt: func(to herald.Status, lat time.Duration) { got <- seen{to, lat} }}, discardReceipts{}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { link.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	m := &herald.Message{ID: "msg_lat", To: "+447911123456", From: "Herald", Type: herald.TypeOTP}
+	if err := link.Submit(ctx, m, &herald.Part{Seq: 1, ShortMessage: []byte("x")}, func(carrier.Result) {}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s.to != herald.StatusUndelivered || s.lat < 200*time.Millisecond || s.lat > 5*time.Second {
+			t.Fatalf("receipt %s after %v; want undelivered after about 200 ms", s.to, s.lat)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no receipt")
+	}
+}

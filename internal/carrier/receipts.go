@@ -73,9 +73,6 @@ func (l *Link) receipt(r *smpp.Request, sm *pdu.ShortMessage) {
 		r.Respond(pdu.StatusOK, nil)
 		return
 	}
-	if l.cfg.OnReceipt != nil {
-		l.cfg.OnReceipt(to)
-	}
 	format := l.cfg.ReceiptIDFormat
 	if t.ReceiptedMessageID != "" {
 		// By the specification receipted_message_id is the submit's id.
@@ -84,6 +81,9 @@ func (l *Link) receipt(r *smpp.Request, sm *pdu.ShortMessage) {
 	keys, err := dlr.Keys(rc.ID, format)
 	if err != nil || len(keys) == 0 {
 		keys = []string{strings.TrimSpace(rc.ID)}
+	}
+	if l.cfg.OnReceipt != nil {
+		l.cfg.OnReceipt(to, l.timed.take(keys, time.Now()))
 	}
 	code := rc.Stat
 	if code == "" {

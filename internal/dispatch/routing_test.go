@@ -55,7 +55,9 @@ func newRouteRig(t *testing.T, routes []routing.Route, ho routing.HealthOptions)
 		links = append(links, carrier.New(carrier.Config{Name: name, Addr: sim.Addr(), SystemID: "t", Window: 20, TPS: 200,
 			SourceTON: -1, SourceNPI: -1, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 			ResponseTimeout: 2 * time.Second, EnquireLinkInterval: 500 * time.Millisecond,
-			OnReceipt: func(to herald.Status) { r.health.Receipt(name, to == herald.StatusDelivered, time.Now()) }},
+			OnReceipt: func(to herald.Status, lat time.Duration) {
+				r.health.Receipt(name, to == herald.StatusDelivered, lat, time.Now())
+			}},
 			receipts{st, func() {}}, nil))
 	}
 	table, err := routing.NewTable(routes, nil)

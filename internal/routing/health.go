@@ -23,6 +23,10 @@ type HealthOptions struct {
 	// Probation is how long a demoted carrier takes no new traffic;
 	// afterwards it is judged afresh. Default 2m.
 	Probation time.Duration
+	// MaxReceiptLatency, when positive, demotes a carrier when more than
+	// half of the timed receipts in the window came later than this
+	// after their submit. Zero: latency is not judged.
+	MaxReceiptLatency time.Duration
 }
 
 func (o HealthOptions) withDefaults() HealthOptions {
@@ -55,8 +59,10 @@ type Health struct {
 
 // slot counts the receipts of one slice of the window.
 type slot struct {
-	start   time.Time
-	ok, all int
+	start       time.Time
+	ok, all     int
+	timed, slow int           // receipts with a known latency, and those over the maximum
+	latency     time.Duration // sum of the known latencies
 }
 
 type carrierHealth struct {
@@ -80,10 +86,11 @@ func (h *Health) get(carrier string) *carrierHealth {
 	return c
 }
 
-// Receipt records a final receipt of carrier at now: delivered or not.
-// Receipts that arrive while the carrier is demoted are of traffic sent
-// before; they do not count.
-func (h *Health) Receipt(carrier string, delivered bool, now time.Time) {
+// Receipt records a final receipt of carrier at now: delivered or not,
+// and its latency since the submit (0: unknown). Receipts that arrive
+// while the carrier is demoted are of traffic sent before; they do not
+// count.
+func (h *Health) Receipt(carrier string, delivered bool, latency time.Duration, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c := h.get(carrier)
@@ -94,30 +101,48 @@ func (h *Health) Receipt(carrier string, delivered bool, now time.Time) {
 	start := now.Truncate(width)
 	s := &c.slot[(start.UnixNano()/int64(width))%slots]
 	if !s.start.Equal(start) {
-		s.start, s.ok, s.all = start, 0, 0
+		*s = slot{start: start}
 	}
 	s.all++
 	if delivered {
 		s.ok++
 	}
-	ok, all := c.sum(now, h.o.Window)
-	if h.o.MinDeliveryRate > 0 && all >= h.o.MinReceipts && float64(ok) < h.o.MinDeliveryRate*float64(all) {
-		c.demoted = now.Add(h.o.Probation)
-		c.demotedWhy = fmt.Sprintf("demoted: %d of the last %d receipts DELIVRD (%.0f%%, minimum %.0f%%)", ok, all,
-			100*float64(ok)/float64(all), 100*h.o.MinDeliveryRate)
-		c.demotions++
-		c.slot = [slots]slot{} // judged afresh after the probation
-	}
-}
-
-func (c *carrierHealth) sum(now time.Time, window time.Duration) (ok, all int) {
-	for _, s := range c.slot {
-		if !s.start.IsZero() && now.Sub(s.start) < window {
-			ok += s.ok
-			all += s.all
+	if latency > 0 {
+		s.timed++
+		s.latency += latency
+		if h.o.MaxReceiptLatency > 0 && latency > h.o.MaxReceiptLatency {
+			s.slow++
 		}
 	}
-	return ok, all
+	w := c.sum(now, h.o.Window)
+	switch {
+	case h.o.MinDeliveryRate > 0 && w.all >= h.o.MinReceipts && float64(w.ok) < h.o.MinDeliveryRate*float64(w.all):
+		c.demotedWhy = fmt.Sprintf("demoted: %d of the last %d receipts DELIVRD (%.0f%%, minimum %.0f%%)", w.ok, w.all,
+			100*float64(w.ok)/float64(w.all), 100*h.o.MinDeliveryRate)
+	case h.o.MaxReceiptLatency > 0 && w.timed >= h.o.MinReceipts && 2*w.slow > w.timed:
+		c.demotedWhy = fmt.Sprintf("demoted: %d of the last %d receipts came later than %v (mean %v)", w.slow, w.timed,
+			h.o.MaxReceiptLatency, (w.latency / time.Duration(w.timed)).Round(time.Millisecond))
+	default:
+		return
+	}
+	c.demoted = now.Add(h.o.Probation)
+	c.demotions++
+	c.slot = [slots]slot{} // judged afresh after the probation
+}
+
+// sum adds up the slots within the window.
+func (c *carrierHealth) sum(now time.Time, window time.Duration) slot {
+	var w slot
+	for _, s := range c.slot {
+		if !s.start.IsZero() && now.Sub(s.start) < window {
+			w.ok += s.ok
+			w.all += s.all
+			w.timed += s.timed
+			w.slow += s.slow
+			w.latency += s.latency
+		}
+	}
+	return w
 }
 
 // Demoted reports whether carrier is demoted at now, and why.
@@ -135,8 +160,11 @@ func (h *Health) Demoted(carrier string, now time.Time) (bool, string) {
 type CarrierHealth struct {
 	Receipts     int     `json:"receipts"`      // final receipts in the window
 	DeliveryRate float64 `json:"delivery_rate"` // DELIVRD share, 0 when no receipt
-	Demoted      bool    `json:"demoted"`
-	Demotions    int     `json:"demotions"`
+	// ReceiptLatencyMS is the mean time from submit to receipt of the
+	// window's timed receipts, in milliseconds; 0 when none.
+	ReceiptLatencyMS float64 `json:"receipt_latency_ms"`
+	Demoted          bool    `json:"demoted"`
+	Demotions        int     `json:"demotions"`
 }
 
 // Snapshot returns carrier's health at now.
@@ -144,10 +172,13 @@ func (h *Health) Snapshot(carrier string, now time.Time) CarrierHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c := h.get(carrier)
-	ok, all := c.sum(now, h.o.Window)
-	st := CarrierHealth{Receipts: all, Demoted: now.Before(c.demoted), Demotions: c.demotions}
-	if all > 0 {
-		st.DeliveryRate = float64(ok) / float64(all)
+	w := c.sum(now, h.o.Window)
+	st := CarrierHealth{Receipts: w.all, Demoted: now.Before(c.demoted), Demotions: c.demotions}
+	if w.all > 0 {
+		st.DeliveryRate = float64(w.ok) / float64(w.all)
+	}
+	if w.timed > 0 {
+		st.ReceiptLatencyMS = float64(w.latency/time.Duration(w.timed)) / float64(time.Millisecond)
 	}
 	return st
 }

@@ -123,7 +123,7 @@ func TestHealth(t *testing.T) {
 	h := NewHealth(HealthOptions{Window: time.Minute, MinReceipts: 20, MinDeliveryRate: 0.6, Probation: 30 * time.Second})
 	now := time.Unix(1000, 0)
 	for i := range 50 { // 90 % delivered
-		h.Receipt("acme", i%10 != 0, now)
+		h.Receipt("acme", i%10 != 0, 0, now)
 	}
 	if d, _ := h.Demoted("acme", now); d {
 		t.Fatal("demoted at 90 % delivered")
@@ -133,7 +133,7 @@ func TestHealth(t *testing.T) {
 	var at time.Time
 	for i := range 100 {
 		now = now.Add(100 * time.Millisecond)
-		h.Receipt("acme", false, now)
+		h.Receipt("acme", false, 0, now)
 		if d, _ := h.Demoted("acme", now); d {
 			at = now
 			t.Logf("demoted after %d UNDELIV receipts", i+1)
@@ -155,7 +155,7 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("snapshot after the probation: %+v", st)
 	}
 	// Old receipts leave the window.
-	h.Receipt("beta", false, now)
+	h.Receipt("beta", false, 0, now)
 	if st := h.Snapshot("beta", now.Add(2*time.Minute)); st.Receipts != 0 {
 		t.Fatalf("a receipt older than the window still counts: %+v", st)
 	}
@@ -218,5 +218,37 @@ func TestAccountLimits(t *testing.T) {
 	d.Slot(other, now)
 	if got := d.Slot(other, now); !got.Equal(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("third part over a daily quota of 2: %v", got)
+	}
+}
+
+func TestHealthLatency(t *testing.T) {
+	t.Parallel()
+	h := NewHealth(HealthOptions{Window: time.Minute, MinReceipts: 20, MaxReceiptLatency: 10 * time.Second, Probation: time.Minute})
+	now := time.Unix(1000, 0)
+	for i := range 40 { // fast, and some without a known latency
+		lat := 2 * time.Second
+		if i%4 == 0 {
+			lat = 0
+		}
+		h.Receipt("acme", true, lat, now)
+	}
+	if d, _ := h.Demoted("acme", now); d {
+		t.Fatal("demoted while fast")
+	}
+	if st := h.Snapshot("acme", now); st.ReceiptLatencyMS != 2000 || st.DeliveryRate != 1 {
+		t.Fatalf("snapshot %+v", st)
+	}
+	// Receipts turn slow: demoted once more than half of the window's
+	// timed receipts are over 10 s.
+	n := 0
+	for d := false; !d; d, _ = h.Demoted("acme", now) {
+		h.Receipt("acme", true, 30*time.Second, now)
+		if n++; n > 100 {
+			t.Fatal("never demoted for latency")
+		}
+	}
+	_, why := h.Demoted("acme", now)
+	if n != 31 || !strings.Contains(why, "later than 10s") {
+		t.Fatalf("demoted after %d slow receipts: %q", n, why)
 	}
 }
