@@ -445,7 +445,9 @@ func (d *Dispatcher) submitter(ctx context.Context, ln *lane, marked <-chan []*j
 		ln.setAbort(cancel)
 		for _, j := range jobs {
 			err := errLinkDown
-			if !ln.down.Load() {
+			if !ln.down.Load() || !d.elsewhere(ln, j) {
+				// Up, or down with nowhere else to go: submit, which
+				// waits for a bind.
 				err = d.submit(bctx, ln, j)
 			}
 			if err != nil {
@@ -460,6 +462,12 @@ func (d *Dispatcher) submitter(ctx context.Context, ln *lane, marked <-chan []*j
 }
 
 var errLinkDown = errors.New("carrier down")
+
+// elsewhere reports whether the router would now send j to another
+// carrier than ln's.
+func (d *Dispatcher) elsewhere(ln *lane, j *job) bool {
+	return d.o.Router != nil && d.o.Router.Route(j.m, j.m.Carrier, d.up).Carrier != ln.link.Name()
+}
 
 // watch marks links down when no bind has been up for DownAfter, and
 // moves the queued parts of a link that goes down or is demoted to the

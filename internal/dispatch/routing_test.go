@@ -232,3 +232,31 @@ func TestDemotedOnUndeliv(t *testing.T) {
 	r.send(t, 20, "3")
 	eventually(t, "a takes traffic again", func() bool { return r.sim("a").Stats().Submits >= before+20 })
 }
+
+// TestDownWithoutFailover: when the only carrier of a route is down, its
+// parts wait for it (no loop of marking and giving back) and go once it
+// returns.
+func TestDownWithoutFailover(t *testing.T) {
+	t.Parallel()
+	r := newRouteRig(t, []routing.Route{{Name: "only-a", Carriers: []routing.Weighted{{Carrier: "a"}}}}, routing.HealthOptions{})
+	eventually(t, "a bound", func() bool { return r.sim("a").Stats().Sessions == 1 })
+	r.mu.Lock()
+	r.sims["a"].Close()
+	r.mu.Unlock()
+	eventually(t, "a down", func() bool { return !r.disp.Up("a") })
+	ms := r.send(t, 100, "1")
+	time.Sleep(2 * time.Second) // a stays down for a while: the test is what does not happen meanwhile
+	if n := r.disp.Stats().Retried.Load(); n > 300 {
+		t.Fatalf("%d parts given back while a was down: a loop", n)
+	}
+	r.mu.Lock()
+	r.sims["a"] = startSim(t, r.addr["a"])
+	r.mu.Unlock()
+	eventually(t, "all delivered once a is back", func() bool {
+		return r.statuses(t, ms)[herald.StatusDelivered] == len(ms)
+	})
+	if n := r.sim("b").Stats().Submits; n != 0 {
+		t.Fatalf("b, on no route, got %d submits", n)
+	}
+	t.Logf("retried (given back) while down: %d", r.disp.Stats().Retried.Load())
+}
