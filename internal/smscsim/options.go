@@ -344,4 +344,5 @@ type Submitted struct {
 	Content      []byte // short_message or message_payload (UDH included); do not retain
 	MessageID    string
 	At           time.Time
+	Session      *smpp.Session // the bind it came on
 }

@@ -104,7 +104,7 @@ func (sim *Simulator) submit(r *smpp.Request, m *message) {
 			now = time.Now()
 		}
 		sim.opts.OnSubmit(Submitted{Source: m.src, Dest: m.dst, DataCoding: m.dataCoding, Content: m.payload,
-			MessageID: formatID(sim.opts.IDFormat, id), At: now})
+			MessageID: formatID(sim.opts.IDFormat, id), At: now, Session: r.Session})
 	}
 	sim.respond(r, now, respDelay, pdu.StatusOK, resp)
 

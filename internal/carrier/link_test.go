@@ -2,6 +2,7 @@ package carrier_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/smpp"
+	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
 )
@@ -107,5 +110,69 @@ func TestReceiptLatency(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no receipt")
+	}
+}
+
+// TestPartsOnOneBind: over three binds, every part of a message goes
+// through the same bind, in order, while messages spread over the binds.
+func TestPartsOnOneBind(t *testing.T) {
+	t.Parallel()
+	type sub struct {
+		s   *smpp.Session
+		seq byte
+	}
+	var mu sync.Mutex
+	got := map[string][]sub{} // by destination
+	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0", OnSubmit: func(s smscsim.Submitted) {
+		mu.Lock()
+		got[s.Dest.Addr] = append(got[s.Dest.Addr], sub{s.Session, s.Content[5]}) // UDH 05 00 03 ref total seq
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	link := carrier.New(carrier.Config{Name: "sim", Addr: sim.Addr(), SystemID: "t", Binds: 3, Window: 10,
+		SourceTON: -1, SourceNPI: -1}, discardReceipts{}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { link.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); link.Stats().Bound < 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("not bound")
+		}
+		time.Sleep(10 * time.Millisecond) // polling for the binds
+	}
+	var done sync.WaitGroup
+	for i := range 30 {
+		m := &herald.Message{ID: fmt.Sprintf("msg_%d", i), To: fmt.Sprintf("+4479111%05d", i), From: "Herald"}
+		for seq := byte(1); seq <= 3; seq++ {
+			p := &herald.Part{Seq: int(seq), ESMClass: pdu.ESMClassUDHI,
+				ShortMessage: []byte{5, 0, 3, byte(i), 3, seq, 'x'}}
+			done.Add(1)
+			if err := link.Submit(ctx, m, p, func(carrier.Result) { done.Done() }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	done.Wait()
+	binds := map[*smpp.Session]bool{}
+	for dest, subs := range got {
+		if len(subs) != 3 {
+			t.Fatalf("%s: %d parts", dest, len(subs))
+		}
+		for k, s := range subs {
+			if s.s != subs[0].s || s.seq != byte(k+1) {
+				t.Fatalf("%s: parts %+v not all on one bind in order", dest, subs)
+			}
+		}
+		binds[subs[0].s] = true
+	}
+	if len(binds) != 3 {
+		t.Fatalf("30 messages used %d of 3 binds", len(binds))
 	}
 }
