@@ -65,6 +65,7 @@ type CarrierConfig struct {
 	BindTPS             float64  `json:"bind_tps"`           // per-bind limit, 0 none
 	ThrottlePause       Duration `json:"throttle_pause"`     // first pause after ESME_RTHROTTLED/RMSGQFUL (100ms)
 	MaxThrottlePause    Duration `json:"max_throttle_pause"` // longest pause (5s)
+	RerouteOn           []string `json:"reroute_on"`         // submit statuses meaning "no route here" (routes.go)
 	SourceTON           *int     `json:"source_ton"`
 	SourceNPI           *int     `json:"source_npi"`
 	DestTON             *int     `json:"dest_ton"`

@@ -11,6 +11,7 @@ import (
 	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/routing"
+	"github.com/herald-sms/herald/internal/smpp/pdu"
 )
 
 // RouteConfig is one route of the routing table (docs/routing.md).
@@ -147,4 +148,17 @@ func (rc RoutingConfig) health() routing.HealthOptions {
 	return routing.HealthOptions{Window: time.Duration(rc.HealthWindow), MinReceipts: rc.MinReceipts,
 		MinDeliveryRate: rc.MinDeliveryRate, Probation: time.Duration(rc.Probation),
 		MaxReceiptLatency: time.Duration(rc.MaxReceiptLatency)}
+}
+
+// rerouteOn parses a carrier's reroute_on statuses.
+func (cc *CarrierConfig) rerouteOn() ([]pdu.Status, error) {
+	var out []pdu.Status
+	for _, v := range cc.RerouteOn {
+		s, err := pdu.ParseStatus(v)
+		if err != nil || s == pdu.StatusOK {
+			return nil, fmt.Errorf("config: carrier %s: reroute_on: %q is not an error command_status", cc.Name, v)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

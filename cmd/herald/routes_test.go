@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/herald-sms/herald/internal/routing"
+	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/smscsim"
 )
 
@@ -39,6 +40,20 @@ func TestRoutingTableConfig(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.err)
 			}
 		})
+	}
+}
+
+func TestRerouteOnConfig(t *testing.T) {
+	t.Parallel()
+	cc := CarrierConfig{Name: "acme", RerouteOn: []string{"0x400", "ESME_RINVDSTADR"}}
+	if got, err := cc.rerouteOn(); err != nil || len(got) != 2 || got[0] != 0x400 || got[1] != pdu.StatusInvDstAdr {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"0", "ESME_NOPE"} {
+		cc.RerouteOn = []string{bad}
+		if _, err := cc.rerouteOn(); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
 

@@ -200,6 +200,9 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			OnReceipt: func(to herald.Status, lat time.Duration) {
 				health.Receipt(cc.Name, to == herald.StatusDelivered, lat, time.Now())
 			}}
+		if c.RerouteOn, err = cc.rerouteOn(); err != nil {
+			return err
+		}
 		if cc.SourceTON != nil && cc.SourceNPI != nil {
 			c.SourceTON, c.SourceNPI = *cc.SourceTON, *cc.SourceNPI
 		}

@@ -49,6 +49,11 @@ type Config struct {
 	ResponseTimeout                 time.Duration // default 30s
 	EnquireLinkInterval             time.Duration // default 30s
 	MinBackoff, MaxBackoff          time.Duration // reconnect backoff, default 1s and 60s
+	// RerouteOn lists the submit_sm_resp statuses by which this carrier
+	// says it has no route for a message (vendor codes, often
+	// 0x400-0x4FF): the dispatcher sends such a part to another carrier
+	// of its route instead of failing it.
+	RerouteOn []pdu.Status
 	// OnReceipt, when set, is told the outcome of every final receipt
 	// (delivered, undelivered, expired, unknown) and its latency since
 	// the submit was accepted (0 when unknown), on a session goroutine:
@@ -263,6 +268,17 @@ func (l *Link) Binds() []BindStats {
 		}
 	}
 	return out
+}
+
+// Reroutes reports whether a submit status means "no route here, try
+// another carrier" for this carrier (Config.RerouteOn).
+func (l *Link) Reroutes(s pdu.Status) bool {
+	for _, r := range l.cfg.RerouteOn {
+		if r == s {
+			return true
+		}
+	}
+	return false
 }
 
 // SetTPS changes the carrier's configured rate (0 unlimited) without

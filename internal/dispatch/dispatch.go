@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,8 +44,8 @@ type Store interface {
 // uses.
 type Router interface {
 	// Route decides m's carrier; fallback is the carrier chosen at
-	// intake, up reports whether a link is up.
-	Route(m *herald.Message, fallback string, up func(string) bool) routing.Decision
+	// intake, avail reports whether a link may take m (and if not, why).
+	Route(m *herald.Message, fallback string, avail func(string) (bool, string)) routing.Decision
 	// Demoted reports whether a carrier takes no new traffic for its
 	// health.
 	Demoted(carrier string) bool
@@ -59,6 +60,9 @@ type Limits interface {
 
 // upper is implemented by links that know whether a bind is up.
 type upper interface{ Up() bool }
+
+// rerouter is implemented by links whose carrier has "no route" codes.
+type rerouter interface{ Reroutes(pdu.Status) bool }
 
 // Options configure a Dispatcher.
 type Options struct {
@@ -174,6 +178,7 @@ type job struct {
 	resent  bool          // this submit repeats one that may have reached the carrier
 	detail  string        // the routing decision, recorded with the sending mark
 	slot    time.Time     // the sender's slot this part waited for, zero if none
+	avoid   []string      // carriers that said they have no route for it
 	attempt int           // submits made so far, throttled ones not counted
 	sub     uint64        // order of the last submit, across the dispatcher
 }
@@ -216,9 +221,44 @@ func (d *Dispatcher) place(j *job) {
 		d.lane(j.m.Carrier).push(j)
 		return
 	}
-	dec := d.o.Router.Route(j.m, j.m.Carrier, d.up)
+	dec := d.o.Router.Route(j.m, j.m.Carrier, d.upFor(j))
 	j.detail = dec.Detail
 	d.lane(dec.Carrier).push(j)
+}
+
+// upFor says which carriers may take j: up, and not among those j must
+// avoid.
+func (d *Dispatcher) upFor(j *job) func(string) (bool, string) {
+	return availFor(j.avoid, d.up)
+}
+
+func availFor(avoid []string, up func(string) bool) func(string) (bool, string) {
+	return func(c string) (bool, string) {
+		switch {
+		case slices.Contains(avoid, c):
+			return false, "has no route for it"
+		case !up(c):
+			return false, "down (no bind up)"
+		}
+		return true, ""
+	}
+}
+
+// rerouted reports whether a part refused by ln with status can go to
+// another carrier of its route; if so, ln is added to what it avoids.
+func (d *Dispatcher) rerouted(ln *lane, j *job, status pdu.Status) bool {
+	rr, ok := ln.link.(rerouter)
+	if d.o.Router == nil || !ok || !rr.Reroutes(status) {
+		return false
+	}
+	name := ln.link.Name()
+	avoid := append(slices.Clip(j.avoid), name)
+	avail := availFor(avoid, d.up)
+	if dec := d.o.Router.Route(j.m, j.m.Carrier, avail); !first(avail(dec.Carrier)) {
+		return false // nowhere else to go: the refusal stands
+	}
+	j.avoid = avoid
+	return true
 }
 
 func (d *Dispatcher) lane(carrier string) *lane {
@@ -466,8 +506,10 @@ var errLinkDown = errors.New("carrier down")
 // elsewhere reports whether the router would now send j to another
 // carrier than ln's.
 func (d *Dispatcher) elsewhere(ln *lane, j *job) bool {
-	return d.o.Router != nil && d.o.Router.Route(j.m, j.m.Carrier, d.up).Carrier != ln.link.Name()
+	return d.o.Router != nil && d.o.Router.Route(j.m, j.m.Carrier, d.upFor(j)).Carrier != ln.link.Name()
 }
+
+func first(ok bool, _ string) bool { return ok }
 
 // watch marks links down when no bind has been up for DownAfter, and
 // moves the queued parts of a link that goes down or is demoted to the
@@ -666,6 +708,14 @@ func (d *Dispatcher) transition(o outcome, now time.Time) store.Transition {
 		t.To, t.NextAttemptAt, t.SubmitStatus, t.CarrierCode = herald.StatusQueued, now, uint32(r.Status), r.Status.String()
 		t.Detail = "carrier throttling (" + r.Status.Text() + "): link paused, part kept at the front of its lane"
 		d.stats.Throttled.Add(1)
+	case r.Status != pdu.StatusOK && d.rerouted(o.ln, o.j, r.Status):
+		// This carrier has no route for it: another carrier of its route
+		// takes it. Not an attempt.
+		o.j.attempt--
+		t.To, t.NextAttemptAt, t.SubmitStatus, t.CarrierCode = herald.StatusQueued, now, uint32(r.Status), r.Status.String()
+		t.Detail = fmt.Sprintf("carrier %s has no route for it (%s): routed again without %s", o.ln.link.Name(), r.Status.String(),
+			strings.Join(o.j.avoid, ", "))
+		d.stats.Retried.Add(1)
 	case r.Status == pdu.StatusOK:
 		t.To, t.CarrierMessageID, t.CorrelationKeys, t.CarrierCode = herald.StatusSent, r.CarrierMessageID, r.Keys, "ESME_ROK"
 		d.stats.Sent.Add(1)

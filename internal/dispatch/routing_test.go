@@ -12,6 +12,7 @@ import (
 	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/routing"
+	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
 	"github.com/herald-sms/herald/internal/store/sqlite"
@@ -31,7 +32,12 @@ type routeRig struct {
 
 func startSim(t *testing.T, addr string) *smscsim.Simulator {
 	t.Helper()
-	sim, err := smscsim.New(smscsim.Options{Addr: addr})
+	return startSimWith(t, smscsim.Options{Addr: addr})
+}
+
+func startSimWith(t *testing.T, o smscsim.Options) *smscsim.Simulator {
+	t.Helper()
+	sim, err := smscsim.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +49,14 @@ func startSim(t *testing.T, addr string) *smscsim.Simulator {
 
 func newRouteRig(t *testing.T, routes []routing.Route, ho routing.HealthOptions) *routeRig {
 	t.Helper()
+	return newRouteRigWith(t, routes, ho, nil)
+}
+
+// newRouteRigWith is newRouteRig with each carrier's simulator options
+// and link configuration adjusted by configure.
+func newRouteRigWith(t *testing.T, routes []routing.Route, ho routing.HealthOptions,
+	configure func(name string, so *smscsim.Options, cc *carrier.Config)) *routeRig {
+	t.Helper()
 	st, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,15 +64,20 @@ func newRouteRig(t *testing.T, routes []routing.Route, ho routing.HealthOptions)
 	r := &routeRig{st: st, sims: map[string]*smscsim.Simulator{}, addr: map[string]string{}, health: routing.NewHealth(ho)}
 	var links []dispatch.Link
 	for _, name := range []string{"a", "b"} {
-		sim := startSim(t, "127.0.0.1:0")
-		r.sims[name], r.addr[name] = sim, sim.Addr()
-		links = append(links, carrier.New(carrier.Config{Name: name, Addr: sim.Addr(), SystemID: "t", Window: 20, TPS: 200,
+		so := smscsim.Options{Addr: "127.0.0.1:0"}
+		cc := carrier.Config{Name: name, SystemID: "t", Window: 20, TPS: 200,
 			SourceTON: -1, SourceNPI: -1, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 			ResponseTimeout: 2 * time.Second, EnquireLinkInterval: 500 * time.Millisecond,
 			OnReceipt: func(to herald.Status, lat time.Duration) {
 				r.health.Receipt(name, to == herald.StatusDelivered, lat, time.Now())
-			}},
-			receipts{st, func() {}}, nil))
+			}}
+		if configure != nil {
+			configure(name, &so, &cc)
+		}
+		sim := startSimWith(t, so)
+		r.sims[name], r.addr[name] = sim, sim.Addr()
+		cc.Addr = sim.Addr()
+		links = append(links, carrier.New(cc, receipts{st, func() {}}, nil))
 	}
 	table, err := routing.NewTable(routes, nil)
 	if err != nil {
@@ -259,4 +278,38 @@ func TestDownWithoutFailover(t *testing.T) {
 		t.Fatalf("b, on no route, got %d submits", n)
 	}
 	t.Logf("retried (given back) while down: %d", r.disp.Stats().Retried.Load())
+}
+
+// TestRerouteOnNoRoute: carrier a answers every submit with a vendor "no
+// route" code listed in its RerouteOn: the parts go to b, the route's
+// failover, instead of failing; with no other carrier the refusal
+// stands.
+func TestRerouteOnNoRoute(t *testing.T) {
+	t.Parallel()
+	noRoute := pdu.Status(0x400)
+	configure := func(name string, so *smscsim.Options, cc *carrier.Config) {
+		if name == "a" {
+			so.Errors = []smscsim.ErrorRate{{Status: noRoute, Fraction: 1}}
+			cc.RerouteOn = []pdu.Status{noRoute}
+		}
+	}
+	r := newRouteRigWith(t, []routing.Route{
+		{Name: "uk", Prefixes: []string{"447911"}, Carriers: []routing.Weighted{{Carrier: "a"}}, Failover: []string{"b"}},
+		{Name: "fr", Prefixes: []string{"33"}, Carriers: []routing.Weighted{{Carrier: "a"}}},
+	}, routing.HealthOptions{}, configure)
+	eventually(t, "both bound", func() bool { return r.sim("a").Stats().Sessions == 1 && r.sim("b").Stats().Sessions == 1 })
+	ms := r.send(t, 20, "1")
+	eventually(t, "all delivered", func() bool { return r.statuses(t, ms)[herald.StatusDelivered] == len(ms) })
+	if h := r.details(t, ms[0]); !strings.Contains(h, "carrier a has no route for it (") ||
+		!strings.Contains(h, "route uk: failover to b because a has no route for it") {
+		t.Fatalf("history: %s", h)
+	}
+	// The fr route has no other carrier: the refusal stands.
+	now := time.Now().UTC()
+	m := testMessage(r.acc.ID, "+33612345678", herald.TypeTransactional, "a", now)
+	if err := r.st.CreateMessages(t.Context(), []*store.NewMessage{{Message: m}}); err != nil {
+		t.Fatal(err)
+	}
+	r.disp.Accepted([]*herald.Message{m})
+	eventually(t, "failed", func() bool { return r.statuses(t, []*herald.Message{m})[herald.StatusFailed] == 1 })
 }

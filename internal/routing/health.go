@@ -201,13 +201,14 @@ func NewRouter(table *Table, health *Health) *Router {
 // SetTable replaces the table; decisions made from now on use it.
 func (r *Router) SetTable(t *Table) { r.table.Store(t) }
 
-// Route decides m's carrier given which links are up; fallback is the
-// carrier chosen at intake.
-func (r *Router) Route(m *herald.Message, fallback string, up func(string) bool) Decision {
+// Route decides m's carrier; fallback is the carrier chosen at intake,
+// avail reports whether a carrier's link may take m, and if not why
+// ("down (no bind up)"). Demoted carriers are left out too.
+func (r *Router) Route(m *herald.Message, fallback string, avail func(string) (bool, string)) Decision {
 	now := time.Now()
 	return r.table.Load().Choose(m, fallback, func(c string) (bool, string) {
-		if !up(c) {
-			return false, "down (no bind up)"
+		if ok, why := avail(c); !ok {
+			return false, why
 		}
 		if r.health != nil {
 			if d, why := r.health.Demoted(c, now); d {

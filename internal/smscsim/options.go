@@ -262,18 +262,7 @@ func (e ErrorRate) String() string {
 	return fmt.Sprintf("0x%02X:%v", uint32(e.Status), e.Fraction)
 }
 
-func parseStatus(s string) (pdu.Status, error) {
-	if n, err := strconv.ParseUint(s, 0, 32); err == nil {
-		return pdu.Status(n), nil
-	}
-	name := strings.ToUpper(s)
-	for v := pdu.Status(0); v <= 0xFF; v++ {
-		if v.Known() && v.String() == name {
-			return v, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown command_status %q", s)
-}
+func parseStatus(s string) (pdu.Status, error) { return pdu.ParseStatus(s) }
 
 // IDFormat is how message ids are written.
 type IDFormat uint8
