@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,5 +139,62 @@ func TestSenderLimit(t *testing.T) {
 	}
 	if a := alpha[len(alpha)-1].Sub(alpha[0]); a > time.Second {
 		t.Fatalf("the alphanumeric sender was held back: %v", a)
+	}
+}
+
+// TestOTPAheadOfBacklog: with 2,000 marketing messages queued on a link
+// limited to 200/s (10 s of work), OTPs sent afterwards are submitted
+// within a few batches, long before the backlog drains.
+func TestOTPAheadOfBacklog(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var order []string // destinations in submit order
+	r := newRigWith(t, smscsim.Options{OnSubmit: func(s smscsim.Submitted) {
+		mu.Lock()
+		order = append(order, s.Dest.Addr)
+		mu.Unlock()
+	}}, func(c *carrier.Config) { c.TPS = 200 })
+	r.send(t, 2000, herald.TypeMarketing)
+	time.Sleep(500 * time.Millisecond) // the backlog is flowing
+	now := time.Now().UTC()
+	var otps []*herald.Message
+	var items []*store.NewMessage
+	for i := range 5 {
+		m := testMessage(r.acc.ID, fmt.Sprintf("+1555000%04d", i), herald.TypeOTP, "sim", now)
+		otps = append(otps, m)
+		items = append(items, &store.NewMessage{Message: m})
+	}
+	if err := r.st.CreateMessages(t.Context(), items); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	before := len(order)
+	mu.Unlock()
+	sent := time.Now()
+	r.disp.Accepted(otps)
+	var took time.Duration
+	for seen := 0; seen < 5; {
+		mu.Lock()
+		seen = 0
+		for _, d := range order[before:] {
+			if strings.HasPrefix(d, "1555") {
+				seen++
+			}
+		}
+		n := len(order)
+		mu.Unlock()
+		took = time.Since(sent)
+		if took > 5*time.Second {
+			t.Fatalf("only %d of 5 OTPs submitted after %v (%d marketing meanwhile)", seen, took, n-before)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the simulator's record
+	}
+	mu.Lock()
+	after := len(order) - before - 5
+	mu.Unlock()
+	t.Logf("5 OTPs submitted %v after their acceptance, behind %d marketing submits; %d marketing still queued",
+		took.Round(time.Millisecond), after, 2000-len(order)+5)
+	if after > 100 {
+		t.Fatalf("%d marketing submits went before the OTPs", after)
 	}
 }
