@@ -160,6 +160,8 @@ func TestPartsOnOneBind(t *testing.T) {
 		}
 	}
 	done.Wait()
+	mu.Lock()
+	defer mu.Unlock()
 	binds := map[*smpp.Session]bool{}
 	for dest, subs := range got {
 		if len(subs) != 3 {
