@@ -165,6 +165,7 @@ type msgState struct {
 	orig   herald.Status
 	dirty  map[int]bool // part indexes to write back
 	resent int          // resends added in this batch
+	routed bool         // the message's carrier changed (routed at dispatch)
 	cause  *store.Transition
 	events []herald.Event // part-level events
 }
@@ -233,6 +234,11 @@ func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error
 	switch t.To {
 	case herald.StatusSending:
 		p.Attempts++
+		if t.Carrier != "" && t.Carrier != st.m.Carrier {
+			// The carrier is decided at dispatch time: the message records
+			// the one its parts are being sent through.
+			st.m.Carrier, st.routed = t.Carrier, true
+		}
 	case herald.StatusSent:
 		p.SubmittedAt = t.At
 	case herald.StatusQueued:
@@ -402,7 +408,7 @@ func (b *batch) flushOne(st *msgState) error {
 	next := herald.DeriveStatus(statuses)
 	cause := st.cause
 	changed := next != st.m.Status
-	if !changed && st.resent == 0 {
+	if !changed && st.resent == 0 && !st.routed {
 		return nil
 	}
 	st.m.Status = next
@@ -412,7 +418,7 @@ func (b *batch) flushOne(st *msgState) error {
 		// An error code describes a failure; a later success clears it.
 		st.m.ErrorCode, st.m.ErrorMessage = "", ""
 	}
-	b.messages.add(st.m.ID, string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends, ns(st.m.UpdatedAt))
+	b.messages.add(st.m.ID, string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends, ns(st.m.UpdatedAt), st.m.Carrier)
 	if st.resent > 0 {
 		ev := herald.Event{ID: herald.NewID("evt", cause.At.UnixMilli()), AccountID: st.m.AccountID, MessageID: st.m.ID,
 			Type: "message.resent", Status: st.m.Status, At: cause.At, Carrier: cause.Carrier,
