@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
@@ -23,6 +24,7 @@ type RouteConfig struct {
 	Types     []string       `json:"types"`     // otp, transactional, marketing
 	Accounts  []string       `json:"accounts"`  // account ids (acc_…)
 	Senders   []string       `json:"senders"`   // alphanumeric, long_code, short_code
+	Operators []string       `json:"operators"` // the destination's operator as libphonenumber names it ("Vodafone", "O2")
 	Carriers  []RouteCarrier `json:"carriers"`  // equivalent carriers, by weight
 	Failover  []string       `json:"failover"`  // carrier names, in order
 }
@@ -118,7 +120,7 @@ func routingTable(routes []RouteConfig, carriers []string) (*routing.Table, erro
 	}
 	var rs []routing.Route
 	for i, rc := range routes {
-		r := routing.Route{Name: rc.Name, Prefixes: rc.Prefixes, Accounts: rc.Accounts, Failover: rc.Failover}
+		r := routing.Route{Name: rc.Name, Prefixes: rc.Prefixes, Accounts: rc.Accounts, Failover: rc.Failover, Operators: rc.Operators}
 		for _, cc := range rc.Countries {
 			code := phonenumbers.GetCountryCodeForRegion(strings.ToUpper(cc))
 			if code == 0 {
@@ -141,7 +143,40 @@ func routingTable(routes []RouteConfig, carriers []string) (*routing.Table, erro
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	t.LookupOperators(operators.lookup)
 	return t, nil
+}
+
+// operators names destinations' operators from libphonenumber's prefix
+// data (the operator that holds the number range; a ported number keeps
+// its original operator there, as Herald has no portability database).
+// Parsing costs microseconds, so answers are cached, boundedly.
+var operators = &operatorCache{m: map[string]string{}}
+
+type operatorCache struct {
+	mu sync.Mutex
+	m  map[string]string // mu guards m: E.164 → operator ("" unknown)
+}
+
+const maxOperatorCache = 100_000
+
+func (c *operatorCache) lookup(e164 string) string {
+	c.mu.Lock()
+	op, ok := c.m[e164]
+	c.mu.Unlock()
+	if ok {
+		return op
+	}
+	if num, err := phonenumbers.Parse(e164, ""); err == nil {
+		op, _ = phonenumbers.GetCarrierForNumber(num, "en")
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxOperatorCache {
+		clear(c.m)
+	}
+	c.m[e164] = op
+	c.mu.Unlock()
+	return op
 }
 
 func (rc RoutingConfig) health() routing.HealthOptions {

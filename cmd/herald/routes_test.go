@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/routing"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/smscsim"
@@ -241,4 +242,25 @@ func startSims(t *testing.T, names ...string) (map[string]*smscsim.Simulator, []
 		carriers = append(carriers, CarrierConfig{Name: name, Host: host, Port: n, SystemID: "h", Password: "p"})
 	}
 	return sims, carriers
+}
+
+// TestOperatorRouting: routes by operator use libphonenumber's range
+// data through the configuration.
+func TestOperatorRouting(t *testing.T) {
+	tb, err := routingTable([]RouteConfig{
+		{Name: "uk", Countries: []string{"GB"}, Carriers: []RouteCarrier{{Name: "acme"}}},
+		{Name: "uk-vodafone", Countries: []string{"gb"}, Operators: []string{"vodafone"}, Carriers: []RouteCarrier{{Name: "voda"}}},
+	}, []string{"acme", "voda"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ to, want string }{
+		{"+447500123456", "uk-vodafone"}, // a Vodafone UK range
+		{"+447400123456", "uk"},          // a Three range
+	} {
+		r, err := tb.Match(&herald.Message{To: tc.to, Type: herald.TypeTransactional})
+		if err != nil || r.Name != tc.want {
+			t.Errorf("%s: route %v %v, want %s", tc.to, r, err, tc.want)
+		}
+	}
 }

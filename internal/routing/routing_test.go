@@ -252,3 +252,39 @@ func TestHealthLatency(t *testing.T) {
 		t.Fatalf("demoted after %d slow receipts: %q", n, why)
 	}
 }
+
+func TestMatchOperator(t *testing.T) {
+	t.Parallel()
+	tb, err := NewTable([]Route{
+		{Name: "uk", Prefixes: []string{"44"}, Carriers: []Weighted{{Carrier: "acme"}}},
+		{Name: "uk-vodafone", Prefixes: []string{"44"}, Operators: []string{"Vodafone"}, Carriers: []Weighted{{Carrier: "voda-direct"}}},
+		{Name: "o2-anywhere", Operators: []string{"o2"}, Carriers: []Weighted{{Carrier: "o2-direct"}}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookups := 0
+	tb.LookupOperators(func(e164 string) string {
+		lookups++
+		return map[string]string{"+447500123456": "Vodafone", "+447700900123": "O2"}[e164]
+	})
+	for _, tc := range []struct{ to, want string }{
+		{"+447500123456", "uk-vodafone"}, // same prefix, one criterion more
+		{"+447911123456", "uk"},          // operator unknown: the routes that need one do not match
+		{"+447700900123", "uk"},          // longest prefix first: "44" beats the operator route's none
+	} {
+		r, err := tb.Match(&herald.Message{To: tc.to, Type: herald.TypeTransactional})
+		if err != nil || r.Name != tc.want {
+			t.Errorf("%s: route %v %v, want %s", tc.to, r, err, tc.want)
+		}
+	}
+	if r, err := tb.Match(&herald.Message{To: "+33612345678"}); err == nil {
+		t.Errorf("+33612345678 (no operator known) matched %s", r.Name)
+	}
+	if lookups > 4 {
+		t.Errorf("%d operator lookups for 4 matches; want at most one per match", lookups)
+	}
+	if _, err := NewTable([]Route{{Name: "x", Operators: []string{" "}, Carriers: []Weighted{{Carrier: "a"}}}}, nil); err == nil {
+		t.Error("an empty operator name was accepted")
+	}
+}

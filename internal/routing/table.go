@@ -55,14 +55,25 @@ type Route struct {
 	Types    []herald.MessageType
 	Accounts []string
 	Senders  []SenderClass
-	Carriers []Weighted // equivalent carriers, chosen by weight
-	Failover []string   // in order, when no carrier of Carriers is usable
+	// Operators match the destination's operator as the table's lookup
+	// knows it (the range holder in libphonenumber's data, before any
+	// porting), compared without regard to case: "Vodafone", "O2".
+	Operators []string
+	Carriers  []Weighted // equivalent carriers, chosen by weight
+	Failover  []string   // in order, when no carrier of Carriers is usable
 }
 
 // Table is a routing table. Its methods are safe for concurrent use.
 type Table struct {
 	routes []*route
+	// operator returns a destination's operator ("" when unknown); set
+	// with LookupOperators before the table is used.
+	operator func(e164 string) string
 }
+
+// LookupOperators sets how the table learns a destination's operator,
+// for routes with Operators. Call it before the table is used.
+func (t *Table) LookupOperators(f func(e164 string) string) { t.operator = f }
 
 type route struct {
 	Route
@@ -108,6 +119,11 @@ func NewTable(routes []Route, known func(string) bool) (*Table, error) {
 				return nil, fmt.Errorf("routes[%d] (%s): sender class %q is not alphanumeric, long_code or short_code", i, r.Name, s)
 			}
 		}
+		for _, op := range r.Operators {
+			if strings.TrimSpace(op) == "" {
+				return nil, fmt.Errorf("routes[%d] (%s): empty operator name", i, r.Name)
+			}
+		}
 		for _, ty := range r.Types {
 			if !ty.Valid() {
 				return nil, fmt.Errorf("routes[%d] (%s): message type %q", i, r.Name, ty)
@@ -143,6 +159,7 @@ func (t *Table) Match(m *herald.Message) (*Route, error) {
 func (t *Table) match(m *herald.Message) *route {
 	to := strings.TrimPrefix(m.To, "+")
 	class := ClassOf(m.From)
+	operator, looked := "", false
 	var best *route
 	bestLen, bestCrit := -1, -1
 	for _, r := range t.routes {
@@ -158,7 +175,15 @@ func (t *Table) match(m *herald.Message) *route {
 		if plen < 0 || !has(r.Types, m.Type) || !has(r.Accounts, m.AccountID) || !has(r.Senders, class) {
 			continue
 		}
-		crit := count(r.Types) + count(r.Accounts) + count(r.Senders)
+		if len(r.Operators) > 0 {
+			if !looked && t.operator != nil {
+				operator, looked = t.operator(m.To), true
+			}
+			if !hasFold(r.Operators, operator) {
+				continue
+			}
+		}
+		crit := count(r.Types) + count(r.Accounts) + count(r.Senders) + count(r.Operators)
 		if plen > bestLen || (plen == bestLen && crit > bestCrit) {
 			best, bestLen, bestCrit = r, plen, crit
 		}
@@ -172,6 +197,19 @@ func has[T comparable](set []T, v T) bool {
 	}
 	for _, x := range set {
 		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// hasFold reports whether v (not empty) is in set, ignoring case.
+func hasFold(set []string, v string) bool {
+	if v == "" {
+		return false
+	}
+	for _, x := range set {
+		if strings.EqualFold(x, v) {
 			return true
 		}
 	}
