@@ -45,7 +45,12 @@ type Config struct {
 	Fraud     FraudConfig `json:"fraud"` // the fraud guard (fraud_config.go)
 	// SMPP is the listen address of the SMPP server for client
 	// applications; empty (the default) leaves it off (HERALD_SMPP).
-	SMPP string `json:"smpp"`
+	SMPP    string        `json:"smpp"`
+	Routes  []RouteConfig `json:"routes"`  // routing table (routes.go, docs/routing.md)
+	Routing RoutingConfig `json:"routing"` // failover and health rules
+	// AdminToken enables the operator endpoints (GET /v1/carriers, POST
+	// /v1/admin/reload) for this bearer token (HERALD_ADMIN_TOKEN).
+	AdminToken string `json:"admin_token"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -71,6 +76,10 @@ type CarrierConfig struct {
 	Binds               int      `json:"binds"`
 	Window              int      `json:"window"`
 	TPS                 float64  `json:"tps"`
+	BindTPS             float64  `json:"bind_tps"`           // per-bind limit, 0 none
+	ThrottlePause       Duration `json:"throttle_pause"`     // first pause after ESME_RTHROTTLED/RMSGQFUL (100ms)
+	MaxThrottlePause    Duration `json:"max_throttle_pause"` // longest pause (5s)
+	RerouteOn           []string `json:"reroute_on"`         // submit statuses meaning "no route here" (routes.go)
 	SourceTON           *int     `json:"source_ton"`
 	SourceNPI           *int     `json:"source_npi"`
 	DestTON             *int     `json:"dest_ton"`
@@ -150,6 +159,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	set("HERALD_HTTP", &c.HTTP)
 	set("HERALD_DEFAULT_REGION", &c.DefaultRegion)
 	set("HERALD_DEFAULT_FROM", &c.DefaultFrom)
+	set("HERALD_ADMIN_TOKEN", &c.AdminToken)
 	set("HERALD_LOG_LEVEL", &c.LogLevel)
 	set("HERALD_VERIFY_KEY", &c.VerifyKey)
 	set("HERALD_SMPP", &c.SMPP)
@@ -229,6 +239,11 @@ func parseCarrierURL(raw string) (CarrierConfig, error) {
 	if v := q.Get("tps"); v != "" {
 		if c.TPS, err = strconv.ParseFloat(v, 64); err != nil {
 			return c, fmt.Errorf("carrier URL %s: tps: %w", redactURL(raw), err)
+		}
+	}
+	if v := q.Get("bind_tps"); v != "" {
+		if c.BindTPS, err = strconv.ParseFloat(v, 64); err != nil {
+			return c, fmt.Errorf("carrier URL %s: bind_tps: %w", redactURL(raw), err)
 		}
 	}
 	c.Name = q.Get("name")

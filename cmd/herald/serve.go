@@ -21,6 +21,7 @@ import (
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/inbound"
 	"github.com/herald-sms/herald/internal/intake"
+	"github.com/herald-sms/herald/internal/routing"
 	"github.com/herald-sms/herald/internal/smpp"
 	"github.com/herald-sms/herald/internal/smppserver"
 	"github.com/herald-sms/herald/internal/smscsim"
@@ -36,6 +37,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(m.Stderr, cfg.LogLevel)
+	rctx, stopReload := context.WithCancel(ctx)
+	var reloads sync.WaitGroup
+	defer func() { stopReload(); reloads.Wait() }()
 	return RunPlatform(ctx, cfg, log, func(p *Platform) {
 		fmt.Fprintf(m.Stdout, "herald %s serving the API on http://%s (store: %s)\n", version, p.HTTPAddr, describeStore(cfg.Store, cfg.Data))
 		if p.SMPPAddr != "" {
@@ -44,6 +48,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		for _, l := range p.carriers {
 			fmt.Fprintf(m.Stdout, "carrier %s\n", l)
 		}
+		reloads.Go(func() { m.reloadOnHangup(rctx, p, args, log) })
 	})
 }
 
@@ -138,13 +143,15 @@ type Platform struct {
 	Webhooks   *webhook.Worker
 	Inbound    *inbound.Service
 	carriers   []string // descriptions for the start-up banner (passwords redacted)
+	reload     *reloader
+	reloadReq  chan struct{} // a reload asked for through the admin API
 }
 
 // RunPlatform starts Herald with cfg, calls ready once the API listens,
 // and runs until ctx ends; then it shuts down in order (API, dispatcher
 // and links, webhooks, simulator, store) and returns.
 func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Platform)) error {
-	p := &Platform{}
+	p := &Platform{reloadReq: make(chan struct{}, 1)}
 	st, err := openStore(ctx, cfg.Store, cfg.Data, log)
 	if err != nil {
 		return fmt.Errorf("serve: store %s: %w", describeStore(cfg.Store, cfg.Data), err)
@@ -210,7 +217,9 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	receipts := &receiptSink{st: st, wake: wake}
 
 	var links []dispatch.Link
+	var names []string
 	routes := map[string]intake.Route{}
+	health := routing.NewHealth(cfg.Routing.health())
 	for _, cc := range cfg.Carriers {
 		role, _ := cc.role()
 		text, _ := cc.textOptions()
@@ -219,7 +228,14 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		c := carrier.Config{Name: cc.Name, Addr: net.JoinHostPort(cc.Host, strconv.Itoa(cc.Port)), SystemID: cc.SystemID,
 			Password: cc.Password, SystemType: cc.SystemType, Role: role, Binds: cc.Binds, Window: cc.Window, TPS: cc.TPS,
 			SourceTON: -1, SourceNPI: -1, SubmitIDFormat: idf, ReceiptIDFormat: ridf,
-			ResponseTimeout: time.Duration(cc.ResponseTimeout), EnquireLinkInterval: time.Duration(cc.EnquireLinkInterval)}
+			ResponseTimeout: time.Duration(cc.ResponseTimeout), EnquireLinkInterval: time.Duration(cc.EnquireLinkInterval),
+			BindTPS: cc.BindTPS, ThrottlePause: time.Duration(cc.ThrottlePause), MaxThrottlePause: time.Duration(cc.MaxThrottlePause),
+			OnReceipt: func(to herald.Status, lat time.Duration) {
+				health.Receipt(cc.Name, to == herald.StatusDelivered, lat, time.Now())
+			}}
+		if c.RerouteOn, err = cc.rerouteOn(); err != nil {
+			return err
+		}
 		if cc.SourceTON != nil && cc.SourceNPI != nil {
 			c.SourceTON, c.SourceNPI = *cc.SourceTON, *cc.SourceNPI
 		}
@@ -227,14 +243,34 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			c.DestTON, c.DestNPI = uint8(*cc.DestTON), uint8(*cc.DestNPI)
 		}
 		links = append(links, carrier.New(c, receipts, log))
+		names = append(names, cc.Name)
 		routes[cc.Name] = intake.Route{Carrier: cc.Name, Text: text}
 		p.carriers = append(p.carriers, fmt.Sprintf("%s smpp://%s@%s binds=%d window=%d tps=%g", cc.Name, cc.SystemID, c.Addr, max(cc.Binds, 1), max(cc.Window, 10), cc.TPS))
 	}
 	defaultRoute := routes[cfg.Carriers[0].Name]
+	table, err := routingTable(cfg.Routes, names)
+	if err != nil {
+		return err
+	}
+	router := routing.NewRouter(table, health)
+	limits, err := cfg.Routing.limits()
+	if err != nil {
+		return err
+	}
+	// Intake encodes for the route's first carrier; the dispatcher
+	// decides the carrier when the message is due.
+	pick := func(to string, t herald.MessageType) (intake.Route, error) {
+		return routes[router.Primary(&herald.Message{To: to, Type: t}, defaultRoute.Carrier)], nil
+	}
+	p.reload = &reloader{links: map[string]*carrier.Link{}, router: router, names: names, log: log}
+	for _, l := range links {
+		p.reload.links[l.Name()] = l.(*carrier.Link)
+	}
 
 	// Unsent one-time-code messages cannot be recovered (their code is
 	// not stored): verify.Recovering fails them at start-up.
 	disp := dispatch.New(dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
+		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter), Limits: limits,
 		Changed: wake, Logger: log.With("component", "dispatch")})
 	p.Dispatcher = disp
 	var guard *fraud.Guard
@@ -253,7 +289,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	in := intake.New(intake.Options{
 		Guard: guardCheck,
 		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
-		Route:    func(string, herald.MessageType) (intake.Route, error) { return defaultRoute, nil },
+		Route:    pick,
 		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },
 		Consent:  st,
 		Accepted: disp.Accepted,
@@ -292,7 +328,8 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		return fmt.Errorf("serve: listen %s: %w", cfg.HTTP, err)
 	}
 	p.HTTPAddr = ln.Addr().String()
-	httpSrv := &http.Server{Handler: apiSrv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv := &http.Server{Handler: withAdmin(apiSrv, cfg.AdminToken, p, disp, health),
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	smppSrv, smppLn, err := startSMPPServer(cfg, st, in, log)
 	if err != nil {
 		ln.Close()

@@ -78,6 +78,7 @@ func (c *SMSCSim) ParseFlags(args []string) error {
 		return nil
 	})
 	fs.Float64Var(&o.Undeliv, "undeliv", 0, "`fraction` of receipts that say UNDELIV")
+	fs.Float64Var(&o.MaxRate, "max-rate", 0, "accept at most `N` submits per second; answer the rest ESME_RTHROTTLED (0: no cap)")
 	fs.Float64Var(&o.Expired, "expired", 0, "`fraction` of receipts that say EXPIRED")
 	idFormat := fs.String("id-format", "hex", "message ids in submit_sm_resp: hex or dec")
 	receiptIDFormat := fs.String("receipt-id-format", "same", "message ids in receipts: same, hex or dec")

@@ -37,7 +37,8 @@ func (c *codeSink) onSubmit(s smscsim.Submitted) {
 
 func (c *codeSink) code(t testing.TB, to string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: the whole cmd/herald suite runs in parallel under -race.
+	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
 		text := c.texts[to]

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"strings"
@@ -32,6 +33,11 @@ type Config struct {
 	Binds      int      // default 1
 	Window     int      // outstanding submits per bind, default 10
 	TPS        float64  // submits per second across the binds; 0 = unlimited
+	BindTPS    float64  // submits per second on each bind; 0 = no limit of its own
+	// ThrottlePause is the first pause after ESME_RTHROTTLED or
+	// ESME_RMSGQFUL (default 100ms); it doubles up to MaxThrottlePause
+	// (default 5s) while the carrier accepts nothing in between.
+	ThrottlePause, MaxThrottlePause time.Duration
 	// SourceTON/SourceNPI override the sender's type; automatic (alphanumeric
 	// 5/0, international 1/1, short code 3/0) when either is negative or
 	// both are zero.
@@ -43,6 +49,16 @@ type Config struct {
 	ResponseTimeout                 time.Duration // default 30s
 	EnquireLinkInterval             time.Duration // default 30s
 	MinBackoff, MaxBackoff          time.Duration // reconnect backoff, default 1s and 60s
+	// RerouteOn lists the submit_sm_resp statuses by which this carrier
+	// says it has no route for a message (vendor codes, often
+	// 0x400-0x4FF): the dispatcher sends such a part to another carrier
+	// of its route instead of failing it.
+	RerouteOn []pdu.Status
+	// OnReceipt, when set, is told the outcome of every final receipt
+	// (delivered, undelivered, expired, unknown) and its latency since
+	// the submit was accepted (0 when unknown), on a session goroutine:
+	// it must not block. Routing health uses it.
+	OnReceipt func(to herald.Status, latency time.Duration)
 }
 
 // Receipts is where a link stores the receipts it gets, durably, before
@@ -68,16 +84,17 @@ type Link struct {
 	log     *slog.Logger
 	sink    Receipts
 	clients []*smpp.Client
-	limit   *limiter
-	rr      atomic.Uint32
+	flow    *bucket   // the carrier's rate, adapted to its throttling
+	binds   []*bucket // each bind's own rate (nil entries when unlimited)
 
 	receipts receiptQueue
 	wake     chan struct{}
 	moSink   InboundSink // nil: inbound messages are only counted
 	mo       moQueue
+	timed    submitTimes // for receipt latency, when OnReceipt is set
 
 	// Counters.
-	submitted, receiptsIn, receiptsUnmatched, inbound atomic.Uint64
+	submitted, receiptsIn, receiptsUnmatched, inbound, throttled atomic.Uint64
 }
 
 // New returns a link; Run starts it.
@@ -98,11 +115,16 @@ func New(cfg Config, sink Receipts, log *slog.Logger) *Link {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	l := &Link{cfg: cfg, log: log.With("carrier", cfg.Name), sink: sink, wake: make(chan struct{}, 1)}
-	l.limit = newLimiter(cfg.TPS)
+	l.flow = newBucket(cfg.TPS, cfg.ThrottlePause, cfg.MaxThrottlePause)
 	if in, ok := sink.(InboundSink); ok {
 		l.moSink, l.mo.wake = in, make(chan struct{}, 1)
 	}
 	for range cfg.Binds {
+		var b *bucket
+		if cfg.BindTPS > 0 {
+			b = newBucket(cfg.BindTPS, cfg.ThrottlePause, cfg.MaxThrottlePause)
+		}
+		l.binds = append(l.binds, b)
 		l.clients = append(l.clients, &smpp.Client{
 			Addr: cfg.Addr,
 			Bind: pdu.Bind{Role: cfg.Role, SystemID: cfg.SystemID, Password: cfg.Password, SystemType: cfg.SystemType,
@@ -138,6 +160,22 @@ func (l *Link) Run(ctx context.Context) error {
 	if l.moSink != nil {
 		rwg.Go(func() { l.storeMO(rctx) })
 	}
+	if l.cfg.OnReceipt != nil {
+		rwg.Go(func() {
+			// Submits whose receipt has not come in six hours are no
+			// longer timed.
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case now := <-t.C:
+					l.timed.prune(now.Add(-6 * time.Hour))
+				case <-rctx.Done():
+					return
+				}
+			}
+		})
+	}
 	<-ctx.Done()
 	wg.Wait()
 	cancel()
@@ -145,34 +183,138 @@ func (l *Link) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Submit sends one part. It waits for the rate limit, a bound session and
-// a window slot (or ctx); once it returns nil, done is called exactly once
-// with the outcome, from a session goroutine (it must not block).
+// Submit sends one part. It waits for the carrier's rate (paused after
+// a throttle), the bind's rate, a bound session and a window slot (or
+// ctx); once it returns nil, done is called exactly once with the
+// outcome, from a session goroutine (it must not block). Every part of a
+// message goes through the same bind while that bind is up, so a caller
+// that submits them in order has them written in order.
 func (l *Link) Submit(ctx context.Context, m *herald.Message, p *herald.Part, done func(Result)) error {
-	if err := l.limit.wait(ctx); err != nil {
+	if err := l.flow.wait(ctx); err != nil {
 		return err
 	}
+	i := l.pick(m.ID)
+	if b := l.binds[i]; b != nil {
+		if err := b.wait(ctx); err != nil {
+			return err
+		}
+	}
 	req := l.submitSM(m, p)
-	c := l.pick()
-	err := c.Go(ctx, req, func(r smpp.Response) { done(l.result(r)) })
+	err := l.clients[i].Go(ctx, req, func(r smpp.Response) {
+		res := l.result(r)
+		l.observe(i, res)
+		done(res)
+	})
 	if err == nil {
 		l.submitted.Add(1)
 	}
 	return err
 }
 
-// pick returns the next bound client, round robin, or the next one in
-// turn when none is bound (Go then waits for it to bind).
-func (l *Link) pick() *smpp.Client {
-	n := len(l.clients)
-	start := int(l.rr.Add(1))
-	for i := range n {
-		c := l.clients[(start+i)%n]
-		if c.Bound() {
-			return c
+// IsThrottle reports whether a submit status asks the sender to slow
+// down: ESME_RTHROTTLED or ESME_RMSGQFUL. Such a refusal says nothing
+// about the message; it is sent again, in order, once the link resumes.
+func IsThrottle(s pdu.Status) bool { return s == pdu.StatusThrottled || s == pdu.StatusMsgQFul }
+
+// observe adapts the link's rate to a submit's outcome.
+func (l *Link) observe(bind int, r Result) {
+	if r.Err != nil {
+		return
+	}
+	now := time.Now()
+	switch {
+	case IsThrottle(r.Status):
+		l.throttled.Add(1)
+		if l.flow.throttled(now) {
+			l.log.Info("carrier throttling: link paused", "status", r.Status.String(), "bind", bind,
+				"effective_tps", l.flow.stats(now).EffectiveTPS)
+		}
+		if b := l.binds[bind]; b != nil {
+			b.throttled(now)
+		}
+	case r.Status == pdu.StatusOK:
+		l.flow.accepted(now)
+		if b := l.binds[bind]; b != nil {
+			b.accepted(now)
 		}
 	}
-	return l.clients[start%n]
+}
+
+// pick returns the bind for a message: the same one for all its parts
+// while it stays up (chosen by the message id), else the next bound one
+// after it; when none is bound, its own (Go then waits for it to bind).
+func (l *Link) pick(id string) int {
+	n := len(l.clients)
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	start := int(h.Sum32() % uint32(n))
+	for i := range n {
+		if k := (start + i) % n; l.clients[k].Bound() {
+			return k
+		}
+	}
+	return start
+}
+
+// BindStats describes one bind of a link.
+type BindStats struct {
+	Up          bool `json:"up"`
+	Outstanding int  `json:"outstanding"` // submits waiting for their response: the window in use
+	Window      int  `json:"window"`
+}
+
+// Binds describes the link's binds.
+func (l *Link) Binds() []BindStats {
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // Session returns at once: the current session or an error
+	out := make([]BindStats, len(l.clients))
+	for i, c := range l.clients {
+		out[i].Window = l.cfg.Window
+		if s, err := c.Session(done); err == nil {
+			out[i].Up = true
+			out[i].Outstanding = s.Stats().Outstanding
+		}
+	}
+	return out
+}
+
+// Reroutes reports whether a submit status means "no route here, try
+// another carrier" for this carrier (Config.RerouteOn).
+func (l *Link) Reroutes(s pdu.Status) bool {
+	for _, r := range l.cfg.RerouteOn {
+		if r == s {
+			return true
+		}
+	}
+	return false
+}
+
+// SetTPS changes the carrier's configured rate (0 unlimited) without
+// touching its binds.
+func (l *Link) SetTPS(tps float64) { l.flow.setRate(tps) }
+
+// Flow returns the state of the link's rate control.
+func (l *Link) Flow() FlowStats { return l.flow.stats(time.Now()) }
+
+// Up reports whether at least one bind is up.
+func (l *Link) Up() bool {
+	for _, c := range l.clients {
+		if c.Bound() {
+			return true
+		}
+	}
+	return false
+}
+
+// BatchSize is how many parts the dispatcher should mark sending at once
+// for this link: about 25 ms of its effective rate, so that urgent parts
+// never wait behind a long batch.
+func (l *Link) BatchSize() int {
+	st := l.flow.stats(time.Now())
+	if st.TPS == 0 {
+		return 512
+	}
+	return max(1, int(st.EffectiveTPS/40))
 }
 
 func (l *Link) result(r smpp.Response) Result {
@@ -187,6 +329,9 @@ func (l *Link) result(r smpp.Response) Result {
 			keys = []string{strings.TrimSpace(resp.MessageID)}
 		}
 		res.Keys = keys
+		if l.cfg.OnReceipt != nil {
+			l.timed.add(keys[0], time.Now())
+		}
 	}
 	return res
 }
@@ -261,12 +406,15 @@ type Stats struct {
 	Receipts          uint64
 	ReceiptsUnmatched uint64
 	Inbound           uint64
+	Throttled         uint64 // submits answered ESME_RTHROTTLED or ESME_RMSGQFUL
+	Flow              FlowStats
 }
 
 // Stats returns the link's counters.
 func (l *Link) Stats() Stats {
 	st := Stats{Submitted: l.submitted.Load(), Receipts: l.receiptsIn.Load(),
-		ReceiptsUnmatched: l.receiptsUnmatched.Load(), Inbound: l.inbound.Load()}
+		ReceiptsUnmatched: l.receiptsUnmatched.Load(), Inbound: l.inbound.Load(), Throttled: l.throttled.Load(),
+		Flow: l.Flow()}
 	for _, c := range l.clients {
 		if c.Bound() {
 			st.Bound++

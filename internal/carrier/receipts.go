@@ -87,6 +87,9 @@ func (l *Link) receipt(r *smpp.Request, sm *pdu.ShortMessage) {
 	if err != nil || len(keys) == 0 {
 		keys = []string{strings.TrimSpace(rc.ID)}
 	}
+	if l.cfg.OnReceipt != nil {
+		l.cfg.OnReceipt(to, l.timed.take(keys, time.Now()))
+	}
 	code := rc.Stat
 	if code == "" {
 		code = rc.State.String()

@@ -6,17 +6,21 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/routing"
 	"github.com/herald-sms/herald/internal/smpp"
 	"github.com/herald-sms/herald/internal/smpp/pdu"
 	"github.com/herald-sms/herald/internal/store"
@@ -35,6 +39,30 @@ type Store interface {
 	Apply(ctx context.Context, ts []store.Transition) ([]store.Applied, error)
 	ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (int, error)
 }
+
+// Router decides where a message goes; routing.Router is the one Herald
+// uses.
+type Router interface {
+	// Route decides m's carrier; fallback is the carrier chosen at
+	// intake, avail reports whether a link may take m (and if not, why).
+	Route(m *herald.Message, fallback string, avail func(string) (bool, string)) routing.Decision
+	// Demoted reports whether a carrier takes no new traffic for its
+	// health.
+	Demoted(carrier string) bool
+}
+
+// Limits reserves submit times for parts; routing.Limits is the one
+// Herald uses.
+type Limits interface {
+	Slot(m *herald.Message, now time.Time) time.Time
+	Prune(now time.Time)
+}
+
+// upper is implemented by links that know whether a bind is up.
+type upper interface{ Up() bool }
+
+// rerouter is implemented by links whose carrier has "no route" codes.
+type rerouter interface{ Reroutes(pdu.Status) bool }
 
 // Options configure a Dispatcher.
 type Options struct {
@@ -56,6 +84,19 @@ type Options struct {
 	// SweepInterval is how often expiry and the receipt window are
 	// checked. Default 30s.
 	SweepInterval time.Duration
+	// Router, when set, decides each message's carrier at dispatch time
+	// (routing.Router: routes, weights, failover, health); without it a
+	// message goes to the carrier chosen at intake.
+	Router Router
+	// DownAfter is how long a link may have no bind up before it counts
+	// as down: its queued parts move to the next carrier of their route.
+	// Default 3s. Used only with a Router.
+	DownAfter time.Duration
+	// Limits, when set, spaces parts by sender and account
+	// (routing.Limits: e.g. one per second per US long code, an account's
+	// quota per second and per day). A part ahead of its slot waits in
+	// the scheduler for it.
+	Limits Limits
 	// Changed is called after commits that may have queued webhook
 	// deliveries.
 	Changed func()
@@ -75,11 +116,15 @@ type Dispatcher struct {
 	early []*herald.Message // mu guards early: accepted before recovery finished
 
 	stats Stats
+	subs  atomic.Uint64 // numbers submits, so throttled parts go back in order
 }
 
 // Stats are the dispatcher's counters.
 type Stats struct {
 	Submitted, Sent, Failed, Retried, Resent, Expired, RecoveredSending atomic.Uint64
+	// Throttled counts submits answered ESME_RTHROTTLED or ESME_RMSGQFUL:
+	// put back at the front of their lane, never failed for it.
+	Throttled atomic.Uint64
 }
 
 // New returns a dispatcher; Run starts it.
@@ -105,6 +150,9 @@ func New(o Options) *Dispatcher {
 	if o.Changed == nil {
 		o.Changed = func() {}
 	}
+	if o.DownAfter <= 0 {
+		o.DownAfter = 3 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -128,7 +176,11 @@ type job struct {
 	idx     int           // index into m.Parts
 	from    herald.Status // the part's stored state when the job was made
 	resent  bool          // this submit repeats one that may have reached the carrier
-	attempt int           // submits made so far
+	detail  string        // the routing decision, recorded with the sending mark
+	slot    time.Time     // the sender's slot this part waited for, zero if none
+	avoid   []string      // carriers that said they have no route for it
+	attempt int           // submits made so far, throttled ones not counted
+	sub     uint64        // order of the last submit, across the dispatcher
 }
 
 func (j *job) ref() store.PartRef { return store.PartRef{MessageID: j.m.ID, Seq: j.m.Parts[j.idx].Seq} }
@@ -158,16 +210,89 @@ func (d *Dispatcher) enqueue(m *herald.Message, now time.Time) {
 			d.sched.add(m.SendAt, j)
 			continue
 		}
-		d.lane(m).push(j)
+		d.place(j)
 	}
 }
 
-func (d *Dispatcher) lane(m *herald.Message) *lane {
-	if l := d.links[m.Carrier]; l != nil {
+// place puts a due part on the lane of its carrier: the one the router
+// chooses now, or the one chosen at intake.
+func (d *Dispatcher) place(j *job) {
+	if d.o.Router == nil {
+		d.lane(j.m.Carrier).push(j)
+		return
+	}
+	dec := d.o.Router.Route(j.m, j.m.Carrier, d.upFor(j))
+	j.detail = dec.Detail
+	d.lane(dec.Carrier).push(j)
+}
+
+// upFor says which carriers may take j: up, and not among those j must
+// avoid.
+func (d *Dispatcher) upFor(j *job) func(string) (bool, string) {
+	return availFor(j.avoid, d.up)
+}
+
+func availFor(avoid []string, up func(string) bool) func(string) (bool, string) {
+	return func(c string) (bool, string) {
+		switch {
+		case slices.Contains(avoid, c):
+			return false, "has no route for it"
+		case !up(c):
+			return false, "down (no bind up)"
+		}
+		return true, ""
+	}
+}
+
+// rerouted reports whether a part refused by ln with status can go to
+// another carrier of its route; if so, ln is added to what it avoids.
+func (d *Dispatcher) rerouted(ln *lane, j *job, status pdu.Status) bool {
+	rr, ok := ln.link.(rerouter)
+	if d.o.Router == nil || !ok || !rr.Reroutes(status) {
+		return false
+	}
+	name := ln.link.Name()
+	avoid := append(slices.Clip(j.avoid), name)
+	avail := availFor(avoid, d.up)
+	if dec := d.o.Router.Route(j.m, j.m.Carrier, avail); !first(avail(dec.Carrier)) {
+		return false // nowhere else to go: the refusal stands
+	}
+	j.avoid = avoid
+	return true
+}
+
+func (d *Dispatcher) lane(carrier string) *lane {
+	if l := d.links[carrier]; l != nil {
 		return l
 	}
 	return d.order[0]
 }
+
+// up reports whether a carrier's link is up: not down for DownAfter, or
+// bound again since.
+func (d *Dispatcher) up(carrier string) bool {
+	ln := d.links[carrier]
+	if ln == nil {
+		return false
+	}
+	if !ln.down.Load() {
+		return true
+	}
+	u, ok := ln.link.(upper)
+	return ok && u.Up()
+}
+
+// Depth returns the parts waiting on a carrier's lane, by priority class
+// (otp, transactional, marketing).
+func (d *Dispatcher) Depth(carrier string) [herald.Lanes]int {
+	if ln := d.links[carrier]; ln != nil {
+		return ln.depth()
+	}
+	return [herald.Lanes]int{}
+}
+
+// Up reports whether a carrier's link counts as up for routing.
+func (d *Dispatcher) Up(carrier string) bool { return d.up(carrier) }
 
 // Run recovers unfinished work, runs the links and the dispatch loops
 // until ctx ends, then shuts down in order: no new submits, links unbind
@@ -194,6 +319,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	work.Go(func() { d.schedule(ctx) })
 	work.Go(func() { d.sweep(ctx) })
+	if d.o.Router != nil {
+		work.Go(func() { d.watch(ctx) })
+	}
 	<-ctx.Done()
 	work.Wait()
 	stopLinks()
@@ -255,57 +383,190 @@ func (d *Dispatcher) recover(ctx context.Context) error {
 }
 
 // pump marks batches of due parts as sending (one commit per batch) and
-// submits them, lane by lane in priority order.
+// hands them to a submitter, most urgent lane first. Marking the next
+// batch overlaps with submitting the last, so the link does not idle for
+// a commit; the hand-over is unbuffered, so an urgent part waits behind
+// at most two batches (the one being submitted and one marked).
 func (d *Dispatcher) pump(ctx context.Context, ln *lane) {
+	marked := make(chan []*job)
+	var wg sync.WaitGroup
+	wg.Go(func() { d.submitter(ctx, ln, marked) })
+	defer wg.Wait()
+	defer close(marked)
 	for {
 		jobs := ln.take(ctx)
 		if jobs == nil {
 			return
 		}
-		now := time.Now().UTC()
-		ts := make([]store.Transition, 0, 2*len(jobs))
-		idx := make([]int, len(jobs)) // index of each job's sending transition, -1 if none
-		for k, j := range jobs {
-			ref := j.ref()
-			if !j.m.ValidUntil.IsZero() && now.After(j.m.ValidUntil) {
-				ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusExpired, At: now, Carrier: ln.link.Name(),
-					ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"})
-				idx[k] = -1
-				d.stats.Expired.Add(1)
-				continue
-			}
-			if j.from == herald.StatusScheduled || j.from == herald.StatusAccepted {
-				ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusQueued, At: now, Carrier: ln.link.Name()})
-			}
-			idx[k] = len(ts)
-			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusSending, At: now, Carrier: ln.link.Name()})
-		}
-		applied, err := d.o.Store.Apply(ctx, ts)
-		if err != nil {
-			// Nothing was marked: put the jobs back and try again shortly.
-			d.o.Logger.Error("marking parts as sending failed", "carrier", ln.link.Name(), "parts", len(jobs), "err", err)
-			ln.release(len(jobs))
-			for _, j := range jobs {
-				d.sched.add(now.Add(d.o.RetryBase), j)
-			}
-			continue
-		}
-		for k, j := range jobs {
-			if idx[k] < 0 || !applied[idx[k]].Changed {
-				ln.release(1) // expired, canceled, or already handled
-				continue
-			}
-			j.from = herald.StatusSending
-			j.attempt++
-			if err := d.submit(ctx, ln, j); err != nil {
-				// Shutting down: the part never left; record it as queued.
-				d.out.push(outcome{j: j, ln: ln, res: carrier.Result{Err: fmt.Errorf("%w: %w", smpp.ErrNotSent, err)}})
-			}
+		if ready := d.mark(ctx, ln, jobs); len(ready) > 0 {
+			marked <- ready // the submitter drains until closed
 		}
 	}
 }
 
+// mark commits jobs as sending and returns those that were.
+func (d *Dispatcher) mark(ctx context.Context, ln *lane, jobs []*job) []*job {
+	now := time.Now().UTC()
+	if d.o.Limits != nil {
+		if jobs = d.space(ln, jobs, now); len(jobs) == 0 {
+			return nil
+		}
+	}
+	ts := make([]store.Transition, 0, 2*len(jobs))
+	idx := make([]int, len(jobs)) // index of each job's sending transition, -1 if none
+	for k, j := range jobs {
+		ref := j.ref()
+		if !j.m.ValidUntil.IsZero() && now.After(j.m.ValidUntil) {
+			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusExpired, At: now, Carrier: ln.link.Name(),
+				ErrorCode: "validity_expired", ErrorMessage: "the validity period passed before the message could be sent"})
+			idx[k] = -1
+			d.stats.Expired.Add(1)
+			continue
+		}
+		if j.from == herald.StatusScheduled || j.from == herald.StatusAccepted {
+			ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusQueued, At: now, Carrier: ln.link.Name()})
+		}
+		idx[k] = len(ts)
+		ts = append(ts, store.Transition{PartRef: ref, To: herald.StatusSending, At: now, Carrier: ln.link.Name(), Detail: j.detail})
+	}
+	applied, err := d.o.Store.Apply(ctx, ts)
+	ln.marked(time.Since(now))
+	if err != nil {
+		// Nothing was marked: put the jobs back and try again shortly.
+		d.o.Logger.Error("marking parts as sending failed", "carrier", ln.link.Name(), "parts", len(jobs), "err", err)
+		ln.release(len(jobs))
+		for _, j := range jobs {
+			d.sched.add(now.Add(d.o.RetryBase), j)
+		}
+		return nil
+	}
+	ready := jobs[:0]
+	for k, j := range jobs {
+		if idx[k] < 0 || !applied[idx[k]].Changed {
+			ln.release(1) // expired, canceled, or already handled
+			continue
+		}
+		j.from = herald.StatusSending
+		j.attempt++
+		ready = append(ready, j)
+	}
+	return ready
+}
+
+// space keeps the jobs that may be sent now and sends the others to the
+// scheduler until their slot.
+func (d *Dispatcher) space(ln *lane, jobs []*job, now time.Time) []*job {
+	keep := jobs[:0]
+	for _, j := range jobs {
+		if j.slot.IsZero() {
+			j.slot = d.o.Limits.Slot(j.m, now)
+		}
+		if j.slot.After(now.Add(senderSlack)) {
+			ln.release(1)
+			d.sched.add(j.slot, j)
+			continue
+		}
+		j.slot = time.Time{}
+		keep = append(keep, j)
+	}
+	return keep
+}
+
+// senderSlack is how early a part may leave before its slot:
+// the scheduler's and the batch's own delays.
+const senderSlack = 5 * time.Millisecond
+
+// submitter submits marked batches in order until marked is closed.
+// When the link goes down, the batch's remaining parts are given back
+// (not sent) and routed again.
+func (d *Dispatcher) submitter(ctx context.Context, ln *lane, marked <-chan []*job) {
+	for jobs := range marked {
+		bctx, cancel := context.WithCancel(ctx)
+		ln.setAbort(cancel)
+		for _, j := range jobs {
+			err := errLinkDown
+			if !ln.down.Load() || !d.elsewhere(ln, j) {
+				// Up, or down with nowhere else to go: submit, which
+				// waits for a bind.
+				err = d.submit(bctx, ln, j)
+			}
+			if err != nil {
+				// Shutting down, or the link is down: the part never
+				// left; record it as queued.
+				d.out.push(outcome{j: j, ln: ln, res: carrier.Result{Err: fmt.Errorf("%w: %w", smpp.ErrNotSent, err)}})
+			}
+		}
+		ln.setAbort(nil)
+		cancel()
+	}
+}
+
+var errLinkDown = errors.New("carrier down")
+
+// elsewhere reports whether the router would now send j to another
+// carrier than ln's.
+func (d *Dispatcher) elsewhere(ln *lane, j *job) bool {
+	return d.o.Router != nil && d.o.Router.Route(j.m, j.m.Carrier, d.upFor(j)).Carrier != ln.link.Name()
+}
+
+func first(ok bool, _ string) bool { return ok }
+
+// watch marks links down when no bind has been up for DownAfter, and
+// moves the queued parts of a link that goes down or is demoted to the
+// other carriers of their routes. Parts queued afterwards are routed
+// with the link's state in mind; when it comes back, new traffic returns.
+func (d *Dispatcher) watch(ctx context.Context) {
+	t := time.NewTicker(d.o.DownAfter / 4)
+	defer t.Stop()
+	since := make(map[*lane]time.Time)
+	demoted := make(map[*lane]bool)
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		now := time.Now()
+		for _, ln := range d.order {
+			name := ln.link.Name()
+			if u, ok := ln.link.(upper); ok {
+				switch {
+				case u.Up():
+					delete(since, ln)
+					if ln.down.Swap(false) {
+						d.o.Logger.Info("carrier up again: new traffic returns", "carrier", name)
+					}
+				case since[ln].IsZero():
+					since[ln] = now
+				case !ln.down.Load() && now.Sub(since[ln]) >= d.o.DownAfter:
+					ln.down.Store(true)
+					n := d.evacuate(ln)
+					d.o.Logger.Warn("carrier down: queued parts rerouted", "carrier", name, "parts", n)
+				}
+			}
+			dm := d.o.Router.Demoted(name)
+			if dm && !demoted[ln] {
+				n := d.evacuate(ln)
+				d.o.Logger.Warn("carrier demoted: queued parts rerouted", "carrier", name, "parts", n)
+			}
+			demoted[ln] = dm
+		}
+	}
+}
+
+// evacuate routes again every part queued on ln, and gives back the
+// parts of the batch being submitted there.
+func (d *Dispatcher) evacuate(ln *lane) int {
+	ln.abort()
+	jobs := ln.drain()
+	for _, j := range jobs {
+		d.place(j)
+	}
+	return len(jobs)
+}
+
 func (d *Dispatcher) submit(ctx context.Context, ln *lane, j *job) error {
+	j.sub = d.subs.Add(1)
 	err := ln.link.Submit(ctx, j.m, &j.m.Parts[j.idx], func(r carrier.Result) {
 		d.out.push(outcome{j: j, ln: ln, res: r})
 	})
@@ -320,7 +581,7 @@ func (d *Dispatcher) schedule(ctx context.Context) {
 	for {
 		due, wait := d.sched.due(time.Now())
 		for _, j := range due {
-			d.lane(j.m).push(j)
+			d.place(j)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -340,6 +601,9 @@ func (d *Dispatcher) sweep(ctx context.Context) {
 	defer t.Stop()
 	for {
 		now := time.Now().UTC()
+		if d.o.Limits != nil {
+			d.o.Limits.Prune(now)
+		}
 		for {
 			n, err := d.o.Store.ExpireOverdue(ctx, now, now.Add(-d.o.ReceiptWindow))
 			if err != nil {
@@ -395,13 +659,27 @@ func (d *Dispatcher) recordBatch(batch []outcome) {
 		d.o.Logger.Error("recording submit outcomes failed; retrying", "outcomes", len(ts), "err", err)
 		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
 	}
+	// Throttled parts go back to the front of their lanes, in the order
+	// they were first submitted, ahead of everything not yet taken.
+	var front map[*lane][]*job
 	for i, o := range batch {
 		o.ln.release(1)
 		if ts[i].To == herald.StatusQueued && applied[i].Changed {
 			o.j.from = herald.StatusQueued
 			o.j.resent = ts[i].Resent
+			if o.res.Err == nil && carrier.IsThrottle(o.res.Status) {
+				if front == nil {
+					front = map[*lane][]*job{}
+				}
+				front[o.ln] = append(front[o.ln], o.j)
+				continue
+			}
 			d.sched.add(ts[i].NextAttemptAt, o.j)
 		}
+	}
+	for ln, js := range front {
+		slices.SortFunc(js, func(a, b *job) int { return cmp.Compare(a.sub, b.sub) })
+		ln.pushFront(js)
 	}
 	d.o.Changed()
 }
@@ -412,6 +690,7 @@ func (d *Dispatcher) transition(o outcome, now time.Time) store.Transition {
 	r := o.res
 	switch {
 	case r.Err != nil && carrier.IsNotSent(r.Err):
+		o.j.attempt-- // it never left: not an attempt
 		t.To, t.NextAttemptAt = herald.StatusQueued, now
 		t.Detail = "not sent: " + r.Err.Error()
 		d.stats.Retried.Add(1)
@@ -421,6 +700,22 @@ func (d *Dispatcher) transition(o outcome, now time.Time) store.Transition {
 		t.To, t.NextAttemptAt, t.Resent = herald.StatusQueued, now.Add(d.backoff(o.j.attempt)), true
 		t.Detail = "no submit_sm_resp: " + r.Err.Error() + "; sent again, may arrive twice"
 		d.stats.Resent.Add(1)
+	case carrier.IsThrottle(r.Status):
+		// The carrier asks us to slow down: the link has paused and
+		// lowered its rate. The part goes back to the front of its lane;
+		// this submit does not count against its attempts.
+		o.j.attempt--
+		t.To, t.NextAttemptAt, t.SubmitStatus, t.CarrierCode = herald.StatusQueued, now, uint32(r.Status), r.Status.String()
+		t.Detail = "carrier throttling (" + r.Status.Text() + "): link paused, part kept at the front of its lane"
+		d.stats.Throttled.Add(1)
+	case r.Status != pdu.StatusOK && d.rerouted(o.ln, o.j, r.Status):
+		// This carrier has no route for it: another carrier of its route
+		// takes it. Not an attempt.
+		o.j.attempt--
+		t.To, t.NextAttemptAt, t.SubmitStatus, t.CarrierCode = herald.StatusQueued, now, uint32(r.Status), r.Status.String()
+		t.Detail = fmt.Sprintf("carrier %s has no route for it (%s): routed again without %s", o.ln.link.Name(), r.Status.String(),
+			strings.Join(o.j.avoid, ", "))
+		d.stats.Retried.Add(1)
 	case r.Status == pdu.StatusOK:
 		t.To, t.CarrierMessageID, t.CorrelationKeys, t.CarrierCode = herald.StatusSent, r.CarrierMessageID, r.Keys, "ESME_ROK"
 		d.stats.Sent.Add(1)

@@ -21,11 +21,26 @@ type rig struct {
 	st      *sqlite.Store
 	sim     *smscsim.Simulator
 	disp    *dispatch.Dispatcher
+	link    *carrier.Link
 	acc     *herald.Account
 	changed chan struct{}
 }
 
 func newRig(t *testing.T, simOpts smscsim.Options) *rig {
+	t.Helper()
+	return newRigWith(t, simOpts, nil)
+}
+
+// newRigWith is newRig with the carrier link's configuration adjusted by
+// configure.
+func newRigWith(t *testing.T, simOpts smscsim.Options, configure func(*carrier.Config)) *rig {
+	t.Helper()
+	return newRigWithOptions(t, simOpts, configure, nil)
+}
+
+// newRigWithOptions is newRigWith with the dispatcher's options adjusted
+// by options.
+func newRigWithOptions(t *testing.T, simOpts smscsim.Options, configure func(*carrier.Config), options func(*dispatch.Options)) *rig {
 	t.Helper()
 	st, err := sqlite.Open(t.TempDir(), sqlite.Options{})
 	if err != nil {
@@ -46,10 +61,18 @@ func newRig(t *testing.T, simOpts smscsim.Options) *rig {
 		default:
 		}
 	}
-	link := carrier.New(carrier.Config{Name: "sim", Addr: sim.Addr(), SystemID: "t", Window: 20, SourceTON: -1, SourceNPI: -1},
-		receipts{st, wake}, nil)
-	r.disp = dispatch.New(dispatch.Options{Store: st, Links: []dispatch.Link{link}, RetryBase: 10 * time.Millisecond,
-		RetryMax: 50 * time.Millisecond, Changed: wake})
+	cfg := carrier.Config{Name: "sim", Addr: sim.Addr(), SystemID: "t", Window: 20, SourceTON: -1, SourceNPI: -1}
+	if configure != nil {
+		configure(&cfg)
+	}
+	link := carrier.New(cfg, receipts{st, wake}, nil)
+	r.link = link
+	do := dispatch.Options{Store: st, Links: []dispatch.Link{link}, RetryBase: 10 * time.Millisecond,
+		RetryMax: 50 * time.Millisecond, Changed: wake}
+	if options != nil {
+		options(&do)
+	}
+	r.disp = dispatch.New(do)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.disp.Run(ctx) }()
@@ -83,11 +106,7 @@ func (r *rig) send(t *testing.T, n int, typ herald.MessageType) []*herald.Messag
 	var items []*store.NewMessage
 	var ms []*herald.Message
 	for i := range n {
-		m := &herald.Message{ID: herald.NewID("msg", now.UnixMilli()), AccountID: r.acc.ID, To: fmt.Sprintf("+447911%06d", i),
-			From: "Herald", Body: "x", Type: typ, Status: herald.StatusQueued, Encoding: "gsm7", PartCount: 1,
-			Carrier: "sim", CreatedAt: now, UpdatedAt: now,
-			Parts: []herald.Part{{Seq: 1, Status: herald.StatusQueued, ShortMessage: []byte("x")}}}
-		m.Parts[0].MessageID = m.ID
+		m := testMessage(r.acc.ID, fmt.Sprintf("+447911%06d", i), typ, "sim", now)
 		items = append(items, &store.NewMessage{Message: m})
 		ms = append(ms, m)
 	}
@@ -134,8 +153,8 @@ func TestTemporaryErrorsAreRetried(t *testing.T) {
 	if counts[herald.StatusDelivered] != 100 {
 		t.Fatalf("statuses %v, want all 100 delivered after retries", counts)
 	}
-	if r.disp.Stats().Retried.Load() == 0 {
-		t.Fatal("no retries counted")
+	if r.disp.Stats().Throttled.Load() == 0 {
+		t.Fatal("no throttling counted")
 	}
 	// The refusals are in the history with their SMPP names.
 	retried := 0
@@ -165,7 +184,9 @@ func TestPermanentErrorsFail(t *testing.T) {
 
 func TestRetriesExhausted(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, smscsim.Options{Errors: []smscsim.ErrorRate{{Status: pdu.StatusThrottled, Fraction: 1}}})
+	// ESME_RSYSERR is retried per part; throttling never exhausts them
+	// (flow_test.go).
+	r := newRig(t, smscsim.Options{Errors: []smscsim.ErrorRate{{Status: pdu.StatusSysErr, Fraction: 1}}})
 	ms := r.send(t, 3, herald.TypeMarketing)
 	if counts := r.wait(t, ms); counts[herald.StatusFailed] != 3 {
 		t.Fatalf("statuses %v, want 3 failed", counts)
@@ -195,4 +216,13 @@ func TestExpiredBeforeSending(t *testing.T) {
 	if st := r.sim.Stats(); st.Submits != 0 {
 		t.Fatalf("an expired message was submitted")
 	}
+}
+
+// testMessage returns a queued single-part message.
+func testMessage(acct, to string, typ herald.MessageType, carrier string, now time.Time) *herald.Message {
+	m := &herald.Message{ID: herald.NewID("msg", now.UnixMilli()), AccountID: acct, To: to, From: "Herald",
+		Body: "x", Type: typ, Status: herald.StatusQueued, Encoding: "gsm7", PartCount: 1, Carrier: carrier,
+		CreatedAt: now, UpdatedAt: now, Parts: []herald.Part{{Seq: 1, Status: herald.StatusQueued, ShortMessage: []byte("x")}}}
+	m.Parts[0].MessageID = m.ID
+	return m
 }

@@ -4,20 +4,62 @@ import (
 	"container/heap"
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-sms/herald/internal/carrier"
 	"github.com/herald-sms/herald/internal/herald"
 )
 
-// lane holds one link's due parts in priority order, and the budget of
-// parts it may have in flight.
+// lane holds one link's due parts in priority order (and, within a
+// priority, in turns between accounts), and the budget of parts it may
+// have in flight.
 type lane struct {
 	link   Link
 	mu     sync.Mutex
-	queues [herald.Lanes][]*job // mu guards queues and free
-	free   int                  // in-flight budget left
-	wake   chan struct{}
+	queues [herald.Lanes]fairQueue // mu guards queues and free
+	free   int                     // in-flight budget left
+	// markTime is a moving average of how long marking a batch as
+	// sending takes (mu guards it).
+	markTime time.Duration
+	cancel   context.CancelFunc // mu guards cancel: aborts the batch being submitted
+	down     atomic.Bool        // no bind up for DownAfter
+	wake     chan struct{}
+}
+
+func (l *lane) setAbort(cancel context.CancelFunc) {
+	l.mu.Lock()
+	l.cancel = cancel
+	l.mu.Unlock()
+}
+
+// abort cancels the submits of the batch being submitted.
+func (l *lane) abort() {
+	l.mu.Lock()
+	if l.cancel != nil {
+		l.cancel()
+	}
+	l.mu.Unlock()
+}
+
+// drain takes every queued part, most urgent first.
+func (l *lane) drain() []*job {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*job
+	for i := range l.queues {
+		for j := l.queues[i].pop(); j != nil; j = l.queues[i].pop() {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// marked records how long marking a batch took.
+func (l *lane) marked(d time.Duration) {
+	l.mu.Lock()
+	l.markTime += (d - l.markTime) / 4
+	l.mu.Unlock()
 }
 
 func newLane(l Link, inflight int) *lane {
@@ -25,11 +67,32 @@ func newLane(l Link, inflight int) *lane {
 }
 
 func (l *lane) push(j *job) {
-	lane := j.m.Type.Lane()
 	l.mu.Lock()
-	l.queues[lane] = append(l.queues[lane], j)
+	l.queues[j.m.Type.Lane()].push(j)
 	l.mu.Unlock()
 	l.signal()
+}
+
+// pushFront puts parts back at the head of their queues, in the order
+// given: the first of js is the next to go.
+func (l *lane) pushFront(js []*job) {
+	l.mu.Lock()
+	for i := len(js) - 1; i >= 0; i-- {
+		l.queues[js[i].m.Type.Lane()].pushFront(js[i])
+	}
+	l.mu.Unlock()
+	l.signal()
+}
+
+// depth returns the parts waiting in each priority class.
+func (l *lane) depth() [herald.Lanes]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var d [herald.Lanes]int
+	for i := range l.queues {
+		d[i] = l.queues[i].len()
+	}
+	return d
 }
 
 func (l *lane) signal() {
@@ -50,23 +113,40 @@ func (l *lane) release(n int) {
 // maxBatch caps the parts marked sending in one commit.
 const maxBatch = 512
 
-// take waits for due parts and budget and returns up to maxBatch of them,
-// most urgent lane first; nil when ctx ends.
+// batchSizer is implemented by links that know how many parts they can
+// take in a short time (carrier.Link: about 25 ms at its current rate).
+type batchSizer interface{ BatchSize() int }
+
+// batchTime is the time a batch's size is meant to cover: when marking a
+// batch as sending takes longer, batches grow in proportion so that the
+// link's rate is still reached.
+const batchTime = 25 * time.Millisecond
+
+// take waits for due parts and budget and returns up to maxBatch of them
+// (fewer when the link says so), most urgent class first; nil when ctx
+// ends.
 func (l *lane) take(ctx context.Context) []*job {
 	for {
+		batch := maxBatch
 		l.mu.Lock()
-		n := min(l.free, maxBatch)
+		if b, ok := l.link.(batchSizer); ok {
+			n := float64(max(b.BatchSize(), 1))
+			if l.markTime > batchTime {
+				n *= float64(l.markTime) / float64(batchTime)
+			}
+			batch = min(int(n), maxBatch)
+		}
+		n := min(l.free, batch)
 		var out []*job
 		for i := range l.queues {
-			if n == 0 {
-				break
+			for n > 0 {
+				j := l.queues[i].pop()
+				if j == nil {
+					break
+				}
+				out = append(out, j)
+				n--
 			}
-			q := l.queues[i]
-			k := min(n, len(q))
-			out = append(out, q[:k]...)
-			clear(q[:k])
-			l.queues[i] = q[k:]
-			n -= k
 		}
 		l.free -= len(out)
 		l.mu.Unlock()

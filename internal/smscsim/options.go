@@ -42,6 +42,11 @@ type Options struct {
 	// with and the fraction of submits each takes. The fractions must
 	// add up to at most 1.
 	Errors []ErrorRate
+	// MaxRate, when positive, caps the submits accepted per second (a
+	// token bucket holding a tenth of a second's worth): submits beyond
+	// it are answered ESME_RTHROTTLED, like a carrier enforcing its
+	// contracted TPS. SetMaxRate changes it at run time.
+	MaxRate float64
 	// Undeliv and Expired are the fractions of accepted messages whose
 	// receipt says UNDELIV and EXPIRED; the rest are DELIVRD. Their sum
 	// must be at most 1.
@@ -141,6 +146,9 @@ func (o Options) validate() error {
 	}
 	if sum > 1+1e-9 {
 		return fmt.Errorf("errors: fractions add up to %v, more than 1", sum)
+	}
+	if o.MaxRate < 0 {
+		return fmt.Errorf("max rate: %v is negative", o.MaxRate)
 	}
 	if !validFraction(o.Undeliv) {
 		return fmt.Errorf("undeliv: fraction %v outside 0..1", o.Undeliv)
@@ -254,18 +262,7 @@ func (e ErrorRate) String() string {
 	return fmt.Sprintf("0x%02X:%v", uint32(e.Status), e.Fraction)
 }
 
-func parseStatus(s string) (pdu.Status, error) {
-	if n, err := strconv.ParseUint(s, 0, 32); err == nil {
-		return pdu.Status(n), nil
-	}
-	name := strings.ToUpper(s)
-	for v := pdu.Status(0); v <= 0xFF; v++ {
-		if v.Known() && v.String() == name {
-			return v, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown command_status %q", s)
-}
+func parseStatus(s string) (pdu.Status, error) { return pdu.ParseStatus(s) }
 
 // IDFormat is how message ids are written.
 type IDFormat uint8
@@ -336,4 +333,5 @@ type Submitted struct {
 	Content      []byte // short_message or message_payload (UDH included); do not retain
 	MessageID    string
 	At           time.Time
+	Session      *smpp.Session // the bind it came on
 }

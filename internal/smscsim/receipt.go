@@ -77,14 +77,15 @@ func (sim *Simulator) newReceipt(seq, id uint64, s *smpp.Session, m *message, no
 
 // drawState draws the final state of message seq.
 func (sim *Simulator) drawState(seq uint64) (dlr.State, uint16) {
-	if sim.opts.Undeliv == 0 && sim.opts.Expired == 0 {
+	undeliv := sim.undelivFraction()
+	if undeliv == 0 && sim.opts.Expired == 0 {
 		return dlr.StateDelivered, netErrNone
 	}
 	u := unit(sim.draw(seq, saltState))
 	switch {
-	case u < sim.opts.Undeliv:
+	case u < undeliv:
 		return dlr.StateUndeliverable, netErrUnknownSubscriber
-	case u < sim.opts.Undeliv+sim.opts.Expired:
+	case u < undeliv+sim.opts.Expired:
 		return dlr.StateExpired, netErrAbsentSubscriber
 	}
 	return dlr.StateDelivered, netErrNone

@@ -28,6 +28,8 @@ type Simulator struct {
 	firstID uint64
 	errCum  []float64 // cumulative fractions of opts.Errors
 	stats   counters
+	rate    rateCap     // Options.MaxRate
+	undeliv atomicFloat // Options.Undeliv, changeable by SetUndeliv
 
 	srv   *smpp.Server
 	sched *scheduler
@@ -83,6 +85,8 @@ func New(opts Options) (*Simulator, error) {
 		sim.errCum = append(sim.errCum, sum)
 	}
 	sim.stats.responses = make([]atomic.Uint64, len(opts.Errors)+1)
+	sim.rate.set(opts.MaxRate)
+	sim.SetUndeliv(opts.Undeliv)
 	sim.srv = &smpp.Server{
 		SystemID:     SystemID,
 		Config:       opts.SMPP,

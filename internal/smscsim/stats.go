@@ -26,6 +26,9 @@ type Stats struct {
 	// never reach the simulator and are not in Responses or Submits).
 	WindowThrottled uint64 `json:"window_throttled"`
 	Unsupported     uint64 `json:"unsupported"` // requests answered ESME_RINVCMDID (query_sm, cancel_sm, ...)
+	// RateThrottled counts submits answered ESME_RTHROTTLED because they
+	// exceeded Options.MaxRate (also counted in Responses).
+	RateThrottled uint64 `json:"rate_throttled"`
 
 	ReceiptsQueued  uint64 `json:"receipts_queued"`  // receipts created
 	ReceiptsSent    uint64 `json:"receipts_sent"`    // deliver_sm receipts written, retries included
@@ -46,6 +49,7 @@ type counters struct {
 	sessions                         atomic.Int64
 	submits, submitParts, messages   atomic.Uint64
 	unsupported, windowThrottled     atomic.Uint64
+	rateThrottled                    atomic.Uint64
 	receiptsQueued, receiptsSent     atomic.Uint64
 	receiptsAcked, receiptsFailed    atomic.Uint64
 	receiptsRetried, receiptsDropped atomic.Uint64
@@ -70,6 +74,7 @@ func (sim *Simulator) Stats() Stats {
 		Responses:       map[string]uint64{},
 		WindowThrottled: c.windowThrottled.Load(),
 		Unsupported:     c.unsupported.Load(),
+		RateThrottled:   c.rateThrottled.Load(),
 		ReceiptsQueued:  c.receiptsQueued.Load(),
 		ReceiptsSent:    c.receiptsSent.Load(),
 		ReceiptsAcked:   c.receiptsAcked.Load(),
@@ -91,6 +96,9 @@ func (sim *Simulator) Stats() Stats {
 			status = sim.opts.Errors[i-1].Status
 		}
 		st.Responses[status.String()] += n
+	}
+	if st.RateThrottled > 0 {
+		st.Responses[pdu.StatusThrottled.String()] += st.RateThrottled
 	}
 	sim.sessions.Range(func(k, _ any) bool {
 		st.WindowThrottled += k.(*smpp.Session).Stats().Throttled

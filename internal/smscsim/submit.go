@@ -73,6 +73,11 @@ func (sim *Simulator) submit(r *smpp.Request, m *message) {
 		now = time.Now()
 	}
 
+	if sim.rate.on.Load() && !sim.rate.allow(time.Now()) {
+		sim.stats.rateThrottled.Add(1)
+		sim.respond(r, now, respDelay, pdu.StatusThrottled, nil)
+		return
+	}
 	if i := sim.drawError(n); i >= 0 {
 		sim.stats.responses[i+1].Add(1)
 		sim.respond(r, now, respDelay, sim.opts.Errors[i].Status, nil)
@@ -99,7 +104,7 @@ func (sim *Simulator) submit(r *smpp.Request, m *message) {
 			now = time.Now()
 		}
 		sim.opts.OnSubmit(Submitted{Source: m.src, Dest: m.dst, DataCoding: m.dataCoding, Content: m.payload,
-			MessageID: formatID(sim.opts.IDFormat, id), At: now})
+			MessageID: formatID(sim.opts.IDFormat, id), At: now, Session: r.Session})
 	}
 	sim.respond(r, now, respDelay, pdu.StatusOK, resp)
 

@@ -30,6 +30,11 @@ func ApplyTransition(m *herald.Message, i int, t Transition) bool {
 	switch t.To {
 	case herald.StatusSending:
 		p.Attempts++
+		if t.Carrier != "" {
+			// The carrier is decided at dispatch time: the message records
+			// the one its parts are being sent through.
+			m.Carrier = t.Carrier
+		}
 	case herald.StatusSent:
 		p.SubmittedAt = t.At
 	case herald.StatusQueued:

@@ -193,6 +193,7 @@ type msgState struct {
 	orig   herald.Status
 	dirty  []int // part indexes to write back
 	resent int   // resends added by this op
+	routed bool  // the message's carrier changed (routed at dispatch)
 	cause  *store.Transition
 	events []herald.Event // part-level events
 }
@@ -242,8 +243,12 @@ func (b *batch) part(r store.PartRef) (*msgState, int, error) {
 
 // transition applies t to part i of st if the state machine allows it.
 func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error) {
+	carrier := st.m.Carrier
 	if !store.ApplyTransition(st.m, i, t) {
 		return false, nil
+	}
+	if st.m.Carrier != carrier {
+		st.routed = true
 	}
 	if t.Resent {
 		st.resent++
@@ -386,9 +391,10 @@ func (b *batch) flushOne(st *msgState) error {
 	before := st.m.Status
 	events, notify, write := store.Settle(st.m, st.resent, st.cause)
 	st.resent = 0
-	if !write {
+	if !write && !st.routed {
 		return nil
 	}
+	st.routed = false
 	op.markMessage(st.m.ID)
 	op.events = append(op.events, events...)
 	if st.m.Status != before {

@@ -188,7 +188,7 @@ func (g *group) commit(ctx context.Context, tx *txConn) error {
 			continue
 		}
 		m := g.msgs[id]
-		msgs.add(m.ID, string(m.Status), m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.UpdatedAt))
+		msgs.add(m.ID, string(m.Status), m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.UpdatedAt), m.Carrier)
 	}
 	events := eventInserts.rows()
 	for _, e := range g.events {

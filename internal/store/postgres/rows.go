@@ -139,8 +139,10 @@ var (
 		"submit_status bigint", "receipt_stat text", "receipt_err text", "submitted_at bigint", "done_at bigint",
 		"next_attempt_at bigint")
 	messageUpdates = newKind("messages", `UPDATE messages m SET status = v.status, error_code = v.error_code,
-		error_message = v.error_message, resends = v.resends, updated_at = v.updated_at FROM %s WHERE m.id = v.id`,
-		"id text", "status text", "error_code text", "error_message text", "resends bigint", "updated_at bigint")
+		error_message = v.error_message, resends = v.resends, updated_at = v.updated_at, carrier = v.carrier
+		FROM %s WHERE m.id = v.id`,
+		"id text", "status text", "error_code text", "error_message text", "resends bigint", "updated_at bigint",
+		"carrier text")
 	eventInserts = newKind("events", `INSERT INTO events (id, account_id, message_id, type, status, part_seq, at,
 		carrier, carrier_code, detail) SELECT * FROM %s`,
 		"id text", "account_id text", "message_id text", "type text", "status text", "part_seq bigint", "at bigint",

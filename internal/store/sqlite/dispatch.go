@@ -165,6 +165,7 @@ type msgState struct {
 	orig   herald.Status
 	dirty  map[int]bool // part indexes to write back
 	resent int          // resends added in this batch
+	routed bool         // the message's carrier changed (routed at dispatch)
 	cause  *store.Transition
 	events []herald.Event // part-level events
 }
@@ -219,8 +220,12 @@ func (b *batch) part(r store.PartRef) (*msgState, int, error) {
 
 // transition applies t to part i of st if the state machine allows it.
 func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error) {
+	carrier := st.m.Carrier
 	if !store.ApplyTransition(st.m, i, t) {
 		return false, nil
+	}
+	if st.m.Carrier != carrier {
+		st.routed = true
 	}
 	if t.Resent {
 		st.resent++
@@ -367,10 +372,10 @@ func (b *batch) flushOne(st *msgState) error {
 	}
 	before := st.m.Status
 	events, notify, write := store.Settle(st.m, st.resent, st.cause)
-	if !write {
+	if !write && !st.routed {
 		return nil
 	}
-	b.messages.add(st.m.ID, string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends, ns(st.m.UpdatedAt))
+	b.messages.add(st.m.ID, string(st.m.Status), st.m.ErrorCode, st.m.ErrorMessage, st.m.Resends, ns(st.m.UpdatedAt), st.m.Carrier)
 	for i := range events {
 		b.addEvent(&events[i])
 	}

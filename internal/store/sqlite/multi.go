@@ -38,9 +38,9 @@ var (
 			submit_status = v.column6, receipt_stat = v.column7, receipt_err = v.column8, submitted_at = v.column9,
 			done_at = v.column10, next_attempt_at = v.column11 FROM (VALUES `,
 		tail: `) AS v WHERE parts.message_id = v.column1 AND parts.seq = v.column2`}
-	messageUpdates = &multiKind{name: "messages", cols: 6,
+	messageUpdates = &multiKind{name: "messages", cols: 7,
 		head: `UPDATE messages SET status = v.column2, error_code = v.column3, error_message = v.column4,
-			resends = v.column5, updated_at = v.column6 FROM (VALUES `,
+			resends = v.column5, updated_at = v.column6, carrier = v.column7 FROM (VALUES `,
 		tail: `) AS v WHERE messages.id = v.column1`}
 	eventInserts = &multiKind{name: "events", cols: 10,
 		head: `INSERT INTO events (id, account_id, message_id, type, status, part_seq, at, carrier, carrier_code,

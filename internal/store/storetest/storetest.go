@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListPagination", testList},
 		{"AccountIsolation", testIsolation},
 		{"ConcurrentTransitions", testConcurrentTransitions},
+		{"RoutedCarrier", testRoutedCarrier},
 		{"Senders", testSenders},
 		{"InboundParts", testInboundParts},
 		{"ReceiveInbound", testReceiveInbound},
@@ -526,5 +527,29 @@ func testConcurrentTransitions(t *testing.T, s store.Store) {
 	wg.Wait()
 	if got := status(t, s, m); got.Status != herald.StatusDelivered {
 		t.Fatalf("after all receipts: %s", got.Status)
+	}
+}
+
+// testRoutedCarrier: the carrier is decided at dispatch time; the
+// message records the one named by its parts' move to sending.
+func testRoutedCarrier(t *testing.T, s store.Store) {
+	acc := account(t, s, "acme")
+	m := newMessage(acc, 1, base)
+	create(t, s, m)
+	ref := store.PartRef{MessageID: m.ID, Seq: 1}
+	apply(t, s, store.Transition{PartRef: ref, To: herald.StatusSending, At: base.Add(time.Second), Carrier: "failover-b",
+		Detail: "route uk: failover to failover-b because sim is down"})
+	got, err := s.Message(t.Context(), acc.ID, m.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Carrier != "failover-b" || got.Status != herald.StatusSending {
+		t.Fatalf("after sending through failover-b: carrier %q status %s", got.Carrier, got.Status)
+	}
+	// Sent through the same carrier: the carrier stays.
+	apply(t, s, store.Transition{PartRef: ref, To: herald.StatusSent, At: base.Add(2 * time.Second), Carrier: "failover-b",
+		CarrierMessageID: "c1", CorrelationKeys: []string{"c1"}})
+	if got, _ := s.Message(t.Context(), acc.ID, m.ID, false); got.Carrier != "failover-b" {
+		t.Fatalf("after sent: carrier %q", got.Carrier)
 	}
 }
