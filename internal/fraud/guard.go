@@ -132,7 +132,10 @@ func isVerification(m *herald.Message) bool {
 // daily_cap_reached (429, with RetryAfter).
 func (g *Guard) Check(ctx context.Context, m *herald.Message) error {
 	now := g.now()
-	cc := country(m.To)
+	cc := m.Country // found by the intake while validating the number
+	if cc == "" {
+		cc = country(m.To)
+	}
 	prefix := g.Prefix(m.To)
 	key := m.AccountID + "|" + prefix
 	g.mu.Lock()

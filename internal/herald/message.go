@@ -36,9 +36,13 @@ const Lanes = 3
 
 // Message is one outbound message as the API shows it.
 type Message struct {
-	ID            string
-	AccountID     string
-	To            string // E.164
+	ID        string
+	AccountID string
+	To        string // E.164
+	// Country is the destination's ISO 3166 region as the intake found it
+	// when validating To ("GB"), for the fraud guard; not stored (empty
+	// on messages read back).
+	Country       string
 	From          string // numeric or alphanumeric sender
 	Body          string
 	Type          MessageType

@@ -206,7 +206,10 @@ func (s *Service) redact(m *herald.Message, text string) (*herald.Message, error
 
 // Normalize returns a destination number in E.164, or the same
 // *herald.Error (code invalid_phone_number, field "to") as Submit.
-func (s *Service) Normalize(raw string) (string, error) { return s.normalizeTo(raw) }
+func (s *Service) Normalize(raw string) (string, error) {
+	to, _, err := s.normalizeTo(raw)
+	return to, err
+}
 
 // Cancel cancels a message that has not been sent yet.
 func (s *Service) Cancel(ctx context.Context, accountID, id string) (*herald.Message, error) {
@@ -215,7 +218,7 @@ func (s *Service) Cancel(ctx context.Context, accountID, id string) (*herald.Mes
 
 // build validates one request and turns it into a message with parts.
 func (s *Service) build(accountID string, r *Request, now time.Time) (*herald.Message, error) {
-	to, err := s.normalizeTo(r.To)
+	to, country, err := s.normalizeTo(r.To)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +248,7 @@ func (s *Service) build(accountID string, r *Request, now time.Time) (*herald.Me
 	m := &herald.Message{
 		ID: herald.NewID("msg", now.UnixMilli()), AccountID: accountID, To: to, From: from, Body: r.Body,
 		Type: typ, Status: herald.StatusQueued, Reference: r.Reference, SmartEncoding: r.SmartEncoding,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, Country: country,
 	}
 	if r.SendAt != nil {
 		at := r.SendAt.UTC()
@@ -346,23 +349,29 @@ func encodingName(dc byte) string {
 }
 
 // normalizeTo parses a destination number and returns it in E.164.
-func (s *Service) normalizeTo(raw string) (string, error) {
+func (s *Service) normalizeTo(raw string) (e164, country string, err error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return "", herald.FieldError("to", "invalid_phone_number", "to is required")
+		return "", "", herald.FieldError("to", "invalid_phone_number", "to is required")
 	}
 	if len(raw) > 32 {
-		return "", herald.FieldError("to", "invalid_phone_number", "to is not a phone number")
+		return "", "", herald.FieldError("to", "invalid_phone_number", "to is not a phone number")
 	}
 	region := s.o.DefaultRegion
 	if !strings.HasPrefix(raw, "+") && region == "" {
-		return "", herald.FieldError("to", "invalid_phone_number", "to must be in E.164 form (+ and country code), as no default region is configured")
+		return "", "", herald.FieldError("to", "invalid_phone_number", "to must be in E.164 form (+ and country code), as no default region is configured")
 	}
 	n, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
+	if err != nil {
+		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	// IsValidNumber is this region lookup followed by the region's check;
+	// done by hand, the region is kept for the fraud guard and routing.
+	country = phonenumbers.GetRegionCodeForNumber(n)
+	if !phonenumbers.IsValidNumberForRegion(n, country) {
+		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), country, nil
 }
 
 // validateSender accepts a numeric sender (a phone number or short code of

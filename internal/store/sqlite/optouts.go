@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
@@ -11,6 +12,9 @@ import (
 
 // OptedOut implements store.OptOuts.
 func (s *Store) OptedOut(ctx context.Context, accountID, number, sender string) (bool, error) {
+	if !s.optedNumbers.mayHave(number) {
+		return false, nil // nobody ever opted this number out: no query
+	}
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM opt_outs WHERE account_id = ? AND number = ? AND sender IN ('', ?)`,
 		accountID, number, sender).Scan(&n)
@@ -85,6 +89,9 @@ func (w *wtx) optOut(o *herald.OptOut) (bool, error) {
 	if o.At.IsZero() {
 		o.At = time.Now().UTC()
 	}
+	// Added before the commit: if the commit fails, the filter only has
+	// one number too many, which costs a query, never a wrong answer.
+	w.s.optedNumbers.add(o.Number)
 	res, err := w.execSQL(`INSERT INTO opt_outs (account_id, number, sender, at, source, keyword, inbound_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, number, sender) DO NOTHING`,
 		o.AccountID, o.Number, o.Sender, ns(o.At), o.Source, o.Keyword, o.InboundID)
@@ -164,3 +171,45 @@ func (s *Store) ConsentLedger(ctx context.Context, accountID, number string, lim
 }
 
 var _ store.OptOuts = (*Store)(nil)
+
+// numberFilter holds every number that has (or had) an opt-out in this
+// database, so that the intake's check for a number nobody opted out —
+// nearly every message — needs no query. It may hold numbers whose
+// opt-outs were removed since (they only cost a query). The store is
+// the database's only writer (one process), so the filter is complete:
+// loaded at open, added to by every opt-out write.
+type numberFilter struct {
+	mu sync.RWMutex
+	m  map[string]struct{} // mu guards m
+}
+
+func (f *numberFilter) add(number string) {
+	f.mu.Lock()
+	f.m[number] = struct{}{}
+	f.mu.Unlock()
+}
+
+func (f *numberFilter) mayHave(number string) bool {
+	f.mu.RLock()
+	_, ok := f.m[number]
+	f.mu.RUnlock()
+	return ok
+}
+
+// loadOptedNumbers fills the filter from the database.
+func (s *Store) loadOptedNumbers() error {
+	s.optedNumbers.m = map[string]struct{}{}
+	rows, err := s.r.Query(`SELECT DISTINCT number FROM opt_outs`)
+	if err != nil {
+		return fmt.Errorf("sqlite: opt-outs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: opt-outs: %w", err)
+		}
+		s.optedNumbers.m[n] = struct{}{}
+	}
+	return rows.Err()
+}

@@ -52,6 +52,8 @@ type Store struct {
 	cache  map[string]*herald.Message
 	staged map[string]*herald.Message
 
+	optedNumbers numberFilter // numbers with an opt-out, so OptedOut rarely queries
+
 	epMu      sync.Mutex
 	endpoints map[string][]*herald.WebhookEndpoint // epMu guards endpoints (account → enabled endpoints) and secrets
 	secrets   map[string]string                    // account → callback signing secret
@@ -121,6 +123,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.stmts[name] = st
 	}
 	if err := s.prepareVerify(); err != nil {
+		return nil, err
+	}
+	if err := s.loadOptedNumbers(); err != nil {
+		s.w.Close()
+		s.r.Close()
 		return nil, err
 	}
 	go s.writer()
