@@ -33,13 +33,9 @@ type analysisView struct {
 // split, with the default text options (GSM-7 default alphabet or UCS-2,
 // 8-bit concatenation reference) plus smart encoding when asked.
 func (s *Server) analyze(w http.ResponseWriter, r *http.Request, _ string) error {
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req analyzeRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	if err := readJSON(w, r, &req); err != nil {
+		return err
 	}
 	a := smstext.Analyze(req.Body, smstext.Options{Smart: req.SmartEncoding})
 	if errors.Is(a.Err, smstext.ErrTooManyParts) {

@@ -24,6 +24,20 @@ const (
 	maxBatchBody = 4 << 20  // POST /v1/messages/batch
 )
 
+// readJSON reads r's JSON body (at most maxBody bytes) into v, with the
+// errors of readBody and decodeJSON. Handlers that also need the raw
+// bytes (the idempotency hash) use those two directly.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r, maxBody)
+	if err != nil {
+		return err
+	}
+	if e := decodeJSON(body, v); e != nil {
+		return e
+	}
+	return nil
+}
+
 // readBody checks that r carries JSON and returns its body, read through
 // http.MaxBytesReader so that no more than limit bytes are ever buffered.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

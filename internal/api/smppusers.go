@@ -57,13 +57,9 @@ func (s *Server) createSMPPUser(w http.ResponseWriter, r *http.Request, account 
 	if s.smppUsers == nil {
 		return notFound("route")
 	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req smppUserRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	if err := readJSON(w, r, &req); err != nil {
+		return err
 	}
 	generated := req.Password == ""
 	password := req.Password

@@ -75,13 +75,9 @@ func (s *Server) createSender(w http.ResponseWriter, r *http.Request, account st
 	if err != nil {
 		return err
 	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req senderRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	if err := readJSON(w, r, &req); err != nil {
+		return err
 	}
 	addr, kind, err := herald.ParseSender(req.Address)
 	if err != nil {
@@ -172,13 +168,9 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request, account strin
 	if err != nil {
 		return err
 	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req policyView
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	if err := readJSON(w, r, &req); err != nil {
+		return err
 	}
 	if req.OptOutScope == "" {
 		req.OptOutScope = herald.ScopeSender
@@ -431,13 +423,9 @@ func (s *Server) addOptOut(w http.ResponseWriter, r *http.Request, account strin
 	if err != nil {
 		return err
 	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req optOutRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	if err := readJSON(w, r, &req); err != nil {
+		return err
 	}
 	o, err := s.optOut(account, req.Number, req.Sender, "api")
 	if err != nil {

@@ -59,12 +59,8 @@ func (s *Server) verifyRequest(w http.ResponseWriter, r *http.Request, v any) (V
 	if err != nil {
 		return nil, err
 	}
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
+	if err := readJSON(w, r, v); err != nil {
 		return nil, err
-	}
-	if e := decodeJSON(body, v); e != nil {
-		return nil, e
 	}
 	return vf, nil
 }

@@ -52,13 +52,9 @@ var eventTypes = func() []string {
 // createWebhook answers POST /v1/webhooks: 201 with the endpoint and its
 // signing secret, which is never shown again.
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, account string) error {
-	body, err := readBody(w, r, maxBody)
-	if err != nil {
-		return err
-	}
 	var req webhookRequest
-	if e := decodeJSON(body, &req); e != nil {
-		return e
+	if err := readJSON(w, r, &req); err != nil {
+		return err
 	}
 	switch {
 	case req.URL == "":

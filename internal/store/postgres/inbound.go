@@ -364,23 +364,11 @@ func (s *Store) ListInbound(ctx context.Context, accountID string, f store.Inbou
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: list inbound: %w", err)
 	}
-	defer rows.Close()
-	var out []*herald.InboundMessage
-	for rows.Next() {
-		m, err := scanInbound(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("postgres: list inbound: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanInbound)
+	if err != nil {
 		return nil, "", fmt.Errorf("postgres: list inbound: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := store.Page(out, limit, func(m *herald.InboundMessage) string { return m.ID })
 	return out, next, nil
 }
 

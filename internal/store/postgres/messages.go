@@ -313,23 +313,11 @@ func (s *Store) ListMessages(ctx context.Context, accountID string, f store.Mess
 	if err != nil {
 		return nil, "", fmt.Errorf("postgres: list messages: %w", err)
 	}
-	defer rows.Close()
-	var out []*herald.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("postgres: list messages: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanMessage)
+	if err != nil {
 		return nil, "", fmt.Errorf("postgres: list messages: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := store.Page(out, limit, func(m *herald.Message) string { return m.ID })
 	return out, next, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/jackc/pgx/v5"
 )
 
 const messageColumns = `id, account_id, to_addr, from_addr, body, type, status, encoding, part_count,
@@ -15,6 +16,20 @@ const partColumns = `message_id, seq, status, short_message, data_coding, esm_cl
 	submitted_at, done_at, next_attempt_at`
 
 type scanner interface{ Scan(dest ...any) error }
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows pgx.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
 
 func scanMessage(r scanner) (*herald.Message, error) {
 	var m herald.Message

@@ -8,6 +8,20 @@ import (
 
 type scanner interface{ Scan(dest ...any) error }
 
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func scanMessage(r scanner) (*herald.Message, error) {
 	var m herald.Message
 	var typ, status string
