@@ -51,6 +51,20 @@ type Config struct {
 	// AdminToken enables the operator endpoints (GET /v1/carriers, POST
 	// /v1/admin/reload) for this bearer token (HERALD_ADMIN_TOKEN).
 	AdminToken string `json:"admin_token"`
+	// Node is this node's id when several nodes share a PostgreSQL store
+	// (HERALD_NODE): unique in the cluster and the same across restarts,
+	// so that a restarted node takes back its own work at once. Default:
+	// the host name and the API port.
+	Node    string        `json:"node"`
+	Cluster ClusterConfig `json:"cluster"`
+}
+
+// ClusterConfig tunes cluster mode (docs/cluster.md).
+type ClusterConfig struct {
+	// LeaseTTL is how long a node's heartbeat and bind slots last without
+	// renewal: a node silent for it is dead, its slots are taken over
+	// and its work given to the others. Default 10s.
+	LeaseTTL Duration `json:"lease_ttl"`
 }
 
 // SimulatorConfig is the built-in SMSC simulator carrier.
@@ -163,6 +177,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	set("HERALD_LOG_LEVEL", &c.LogLevel)
 	set("HERALD_VERIFY_KEY", &c.VerifyKey)
 	set("HERALD_SMPP", &c.SMPP)
+	set("HERALD_NODE", &c.Node)
 	if v := getenv("HERALD_WEBHOOK_ALLOW_LOOPBACK"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

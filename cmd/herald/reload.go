@@ -12,8 +12,10 @@ import (
 
 	"github.com/herald-sms/herald/internal/admin"
 	"github.com/herald-sms/herald/internal/carrier"
+	"github.com/herald-sms/herald/internal/cluster"
 	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/routing"
+	"github.com/herald-sms/herald/internal/store"
 )
 
 // reloader applies the parts of a new configuration that can change
@@ -88,16 +90,21 @@ func withAdmin(apiSrv http.Handler, token string, p *Platform, disp *dispatch.Di
 	if token == "" {
 		return apiSrv
 	}
-	adm := admin.Handler(admin.Options{Token: token,
+	aopts := admin.Options{Token: token,
 		Carriers: func() any { return p.carrierStates(disp, health) },
 		Reload: func() {
 			select {
 			case p.reloadReq <- struct{}{}:
 			default: // one is pending already
 			}
-		}})
+		}}
+	if p.Cluster != nil {
+		aopts.Cluster = p.clusterState
+	}
+	adm := admin.Handler(aopts)
 	mux := http.NewServeMux()
 	mux.Handle("/v1/carriers", adm)
+	mux.Handle("/v1/cluster", adm)
 	mux.Handle("/v1/admin/", adm)
 	mux.Handle("/", apiSrv)
 	return mux
@@ -136,4 +143,32 @@ func (p *Platform) carrierStates(disp *dispatch.Dispatcher, health *routing.Heal
 		out = append(out, cs)
 	}
 	return out
+}
+
+// clusterView is GET /v1/cluster: the nodes sharing the database, which
+// are alive, and the leases (bind slots, leadership) each holds.
+type clusterView struct {
+	Clustered bool         `json:"clustered"`
+	Node      string       `json:"node"`   // the node that answered
+	Leader    string       `json:"leader"` // "" when no node holds the lease
+	TTL       string       `json:"lease_ttl"`
+	Nodes     []store.Node `json:"nodes"`
+}
+
+func (p *Platform) clusterState(ctx context.Context) (any, error) {
+	cs := p.Store.(store.Cluster)
+	ttl := p.Cluster.TTL()
+	nodes, err := cs.Nodes(ctx, ttl)
+	if err != nil {
+		return nil, err
+	}
+	v := clusterView{Clustered: true, Node: cs.Node(), TTL: ttl.String(), Nodes: nodes}
+	if ls, err := cs.Leases(ctx, cluster.LeaderLease); err == nil {
+		for _, l := range ls {
+			if l.Name == cluster.LeaderLease {
+				v.Leader = l.Node
+			}
+		}
+	}
+	return v, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/herald-sms/herald/internal/api"
 	"github.com/herald-sms/herald/internal/carrier"
+	"github.com/herald-sms/herald/internal/cluster"
 	"github.com/herald-sms/herald/internal/dispatch"
 	"github.com/herald-sms/herald/internal/fraud"
 	"github.com/herald-sms/herald/internal/herald"
@@ -68,6 +69,7 @@ func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, e
 	data := fs.String("data", "", "data directory (default ./herald-data; env HERALD_DATA)")
 	storeURL := fs.String("store", "", "PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DB (env HERALD_STORE); default: SQLite in --data")
 	httpAddr := fs.String("http", "", "API listen address (default 127.0.0.1:8080; env HERALD_HTTP)")
+	node := fs.String("node", "", "this node's id in a cluster on PostgreSQL (default: host name and API port; env HERALD_NODE)")
 	var carriers []string
 	fs.Func("carrier", "SMPP carrier URL, repeatable: smpp://SYSTEM_ID:PASSWORD@HOST:PORT?binds=2&window=100&tps=500", func(s string) error {
 		carriers = append(carriers, s)
@@ -97,6 +99,9 @@ func (m *Main) serveConfig(args []string, getenv func(string) string) (Config, e
 	}
 	if *httpAddr != "" {
 		cfg.HTTP = *httpAddr
+	}
+	if *node != "" {
+		cfg.Node = *node
 	}
 	if *region != "" {
 		cfg.DefaultRegion = *region
@@ -142,6 +147,7 @@ type Platform struct {
 	Dispatcher *dispatch.Dispatcher
 	Webhooks   *webhook.Worker
 	Inbound    *inbound.Service
+	Cluster    *cluster.Manager // nil unless in cluster mode
 	carriers   []string // descriptions for the start-up banner (passwords redacted)
 	reload     *reloader
 	reloadReq  chan struct{} // a reload asked for through the admin API
@@ -152,7 +158,10 @@ type Platform struct {
 // and links, webhooks, simulator, store) and returns.
 func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*Platform)) error {
 	p := &Platform{reloadReq: make(chan struct{}, 1)}
-	st, err := openStore(ctx, cfg.Store, cfg.Data, log)
+	if isPostgres(cfg.Store) && cfg.Node == "" {
+		cfg.Node = defaultNode(cfg.HTTP)
+	}
+	st, err := openNodeStore(ctx, cfg.Store, cfg.Data, cfg.Node, log)
 	if err != nil {
 		return fmt.Errorf("serve: store %s: %w", describeStore(cfg.Store, cfg.Data), err)
 	}
@@ -216,6 +225,24 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 	receipts := &receiptSink{st: st, wake: wake}
 
+	// Cluster mode: the carriers' binds are leased across the nodes
+	// (the built-in simulator is each node's own, not leased).
+	var mgr *cluster.Manager
+	clusterStore, clustered := st.(store.Cluster)
+	if clustered && clusterStore.Node() != "" {
+		binds := map[string]int{}
+		for _, cc := range cfg.Carriers {
+			if !(useSim && cc.Name == "simulator") {
+				binds[cc.Name] = max(cc.Binds, 1)
+			}
+		}
+		mgr = cluster.New(cluster.Options{Store: clusterStore, Carriers: binds, TTL: time.Duration(cfg.Cluster.LeaseTTL),
+			Addr: cfg.HTTP, Version: version, Logger: log.With("component", "cluster")})
+		clusterStore.SetDispatching(func(c string) bool { _, leased := binds[c]; return !leased || mgr.Dispatching(c) })
+		log.Info("cluster mode", "node", clusterStore.Node())
+	} else {
+		clustered = false
+	}
 	var links []dispatch.Link
 	var names []string
 	routes := map[string]intake.Route{}
@@ -241,6 +268,9 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		}
 		if cc.DestTON != nil && cc.DestNPI != nil {
 			c.DestTON, c.DestNPI = uint8(*cc.DestTON), uint8(*cc.DestNPI)
+		}
+		if mgr != nil && !(useSim && cc.Name == "simulator") {
+			c.Slots = mgr
 		}
 		links = append(links, carrier.New(c, receipts, log))
 		names = append(names, cc.Name)
@@ -269,10 +299,14 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 
 	// Unsent one-time-code messages cannot be recovered (their code is
 	// not stored): verify.Recovering fails them at start-up.
-	disp := dispatch.New(dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
+	dopts := dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
 		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter), Limits: limits,
-		Changed: wake, Logger: log.With("component", "dispatch")})
-	p.Dispatcher = disp
+		Changed: wake, Logger: log.With("component", "dispatch")}
+	if clustered {
+		dopts.Cluster, dopts.Leader = clusterStore, mgr.Leader
+	}
+	disp := dispatch.New(dopts)
+	p.Dispatcher, p.Cluster = disp, mgr
 	var guard *fraud.Guard
 	var guardCheck func(context.Context, *herald.Message) error
 	if !cfg.Fraud.Disabled {
@@ -350,6 +384,17 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			errs <- fmt.Errorf("dispatcher: %w", err)
 		}
 	})
+	// The cluster manager outlives the dispatcher: its links give their
+	// bind slots back as they unbind.
+	clusterCtx, stopCluster := context.WithCancel(base)
+	var clusterWG sync.WaitGroup
+	if mgr != nil {
+		clusterWG.Go(func() { mgr.Run(clusterCtx) })
+	}
+	defer func() {
+		stopCluster()
+		clusterWG.Wait()
+	}()
 	wg.Go(func() {
 		if err := receipts.mo.Run(hookCtx); err != nil && !errors.Is(err, context.Canceled) {
 			errs <- fmt.Errorf("inbound: %w", err)

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,11 +44,40 @@ func checkStore(s string) error {
 
 // openStore opens the configured store and applies its migrations.
 func openStore(ctx context.Context, storeURL, data string, log *slog.Logger) (store.Store, error) {
+	return openNodeStore(ctx, storeURL, data, "", log)
+}
+
+// openNodeStore opens the store for a serving node: with PostgreSQL and
+// a node id, in cluster mode.
+func openNodeStore(ctx context.Context, storeURL, data, node string, log *slog.Logger) (store.Store, error) {
 	if isPostgres(storeURL) {
-		return postgres.Open(ctx, storeURL, postgres.Options{Logger: log})
+		return postgres.Open(ctx, storeURL, postgres.Options{Logger: log, Node: node})
 	}
 	return sqlite.Open(data, sqlite.Options{Logger: log})
 }
+
+// defaultNode is a node id from the host name and the API port (a
+// random suffix when the port is chosen by the system).
+func defaultNode(httpAddr string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "herald"
+	}
+	host = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, host)
+	_, port, _ := net.SplitHostPort(httpAddr)
+	if port == "" || port == "0" {
+		var b [3]byte
+		rand.Read(b[:])
+		port = hex.EncodeToString(b[:])
+	}
+	return host[:min(len(host), 50)] + "-" + port
+}
+
 
 // describeStore names the store for logs and banners, without secrets.
 func describeStore(storeURL, data string) string {

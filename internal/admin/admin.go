@@ -5,6 +5,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
@@ -20,13 +21,30 @@ type Options struct {
 	// Reload asks for a configuration reload (as SIGHUP does); it
 	// returns at once, the outcome is logged.
 	Reload func()
+	// Cluster, when set, describes the cluster's nodes (GET /v1/cluster);
+	// without it the node runs alone.
+	Cluster func(ctx context.Context) (any, error)
 }
 
-// Handler serves GET /v1/carriers and POST /v1/admin/reload.
+// Handler serves GET /v1/carriers, GET /v1/cluster and POST
+// /v1/admin/reload.
 func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/carriers", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"carriers": o.Carriers()})
+	})
+	mux.HandleFunc("GET /v1/cluster", func(w http.ResponseWriter, r *http.Request) {
+		if o.Cluster == nil {
+			writeJSON(w, http.StatusOK, map[string]any{"clustered": false, "nodes": []any{}})
+			return
+		}
+		v, err := o.Cluster(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{
+				"code": "store_unavailable", "message": "the cluster's state cannot be read from the database"}})
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
 	})
 	mux.HandleFunc("POST /v1/admin/reload", func(w http.ResponseWriter, r *http.Request) {
 		o.Reload()

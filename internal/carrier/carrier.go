@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,19 @@ type Config struct {
 	// the submit was accepted (0 when unknown), on a session goroutine:
 	// it must not block. Routing health uses it.
 	OnReceipt func(to herald.Status, latency time.Duration)
+	// Slots, when set, makes the binds cluster-wide (cluster mode): bind
+	// i runs only while this node holds slot i of the carrier, so that
+	// the nodes together never open more than Binds binds, and the link's
+	// rate is TPS × (slots held / Binds), so that they never exceed TPS.
+	Slots Slots
+}
+
+// Slots grants a node the bind slots of a carrier in a cluster.
+type Slots interface {
+	// Hold waits until this node holds slot of carrier (or ctx ends). The
+	// returned context ends when the node must stop using the slot; the
+	// caller then closes its bind and calls release.
+	Hold(ctx context.Context, carrier string, slot int) (held context.Context, release func(), err error)
 }
 
 // Receipts is where a link stores the receipts it gets, durably, before
@@ -93,6 +107,9 @@ type Link struct {
 	mo       moQueue
 	timed    submitTimes // for receipt latency, when OnReceipt is set
 
+	tps  atomic.Uint64 // math.Float64bits of the configured rate across the cluster's binds
+	held atomic.Int32  // bind slots held (cluster mode)
+
 	// Counters.
 	submitted, receiptsIn, receiptsUnmatched, inbound, throttled atomic.Uint64
 }
@@ -116,6 +133,10 @@ func New(cfg Config, sink Receipts, log *slog.Logger) *Link {
 	}
 	l := &Link{cfg: cfg, log: log.With("carrier", cfg.Name), sink: sink, wake: make(chan struct{}, 1)}
 	l.flow = newBucket(cfg.TPS, cfg.ThrottlePause, cfg.MaxThrottlePause)
+	l.tps.Store(math.Float64bits(cfg.TPS))
+	if cfg.Slots != nil && cfg.TPS > 0 {
+		l.flow.setRate(cfg.TPS / float64(cfg.Binds)) // until a slot is held: no bind, no submit
+	}
 	if in, ok := sink.(InboundSink); ok {
 		l.moSink, l.mo.wake = in, make(chan struct{}, 1)
 	}
@@ -151,8 +172,12 @@ func (l *Link) Name() string { return l.cfg.Name }
 // unbinds (letting outstanding submits complete) and returns.
 func (l *Link) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, c := range l.clients {
-		wg.Go(func() { c.Run(ctx) })
+	for i, c := range l.clients {
+		if l.cfg.Slots == nil {
+			wg.Go(func() { c.Run(ctx) })
+			continue
+		}
+		wg.Go(func() { l.runSlot(ctx, i, c) })
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var rwg sync.WaitGroup
@@ -181,6 +206,40 @@ func (l *Link) Run(ctx context.Context) error {
 	cancel()
 	rwg.Wait()
 	return ctx.Err()
+}
+
+// runSlot runs bind i while this node holds its slot, until ctx ends.
+func (l *Link) runSlot(ctx context.Context, i int, c *smpp.Client) {
+	for ctx.Err() == nil {
+		held, release, err := l.cfg.Slots.Hold(ctx, l.cfg.Name, i)
+		if err != nil {
+			return
+		}
+		l.held.Add(1)
+		l.share()
+		l.log.Info("bind slot held: binding", "slot", i)
+		c.Run(held) // returns once unbound (or the connection is gone)
+		l.held.Add(-1)
+		l.share()
+		release()
+		if ctx.Err() == nil {
+			l.log.Info("bind slot given up: unbound", "slot", i)
+		}
+	}
+}
+
+// share sets the link's rate to its share of the carrier's: TPS ×
+// held / Binds in cluster mode (unchanged while no slot is held: no
+// bind, no submit).
+func (l *Link) share() {
+	tps := math.Float64frombits(l.tps.Load())
+	if l.cfg.Slots == nil || tps == 0 {
+		l.flow.setRate(tps)
+		return
+	}
+	if n := l.held.Load(); n > 0 {
+		l.flow.setRate(tps * float64(n) / float64(len(l.clients)))
+	}
 }
 
 // Submit sends one part. It waits for the carrier's rate (paused after
@@ -291,7 +350,10 @@ func (l *Link) Reroutes(s pdu.Status) bool {
 
 // SetTPS changes the carrier's configured rate (0 unlimited) without
 // touching its binds.
-func (l *Link) SetTPS(tps float64) { l.flow.setRate(tps) }
+func (l *Link) SetTPS(tps float64) {
+	l.tps.Store(math.Float64bits(tps))
+	l.share()
+}
 
 // Flow returns the state of the link's rate control.
 func (l *Link) Flow() FlowStats { return l.flow.stats(time.Now()) }

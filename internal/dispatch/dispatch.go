@@ -101,6 +101,27 @@ type Options struct {
 	// deliveries.
 	Changed func()
 	Logger  *slog.Logger
+
+	// Cluster, when set, makes the dispatcher one node of a cluster
+	// (docs/cluster.md): it sends only the messages this node owns (from
+	// Accepted, and those it claims: due messages no node owns, for the
+	// carriers of which it holds a bind), and gives back to the cluster
+	// the queued messages of a carrier it has no bind to.
+	Cluster Claimer
+	// Claim is how many parts a node keeps queued at most before it
+	// claims more. Default 2000.
+	Claim int
+	// Leader, when set, says whether this node runs the cluster-wide
+	// sweeps (expiry, receipt window); without it every dispatcher does.
+	Leader func() bool
+}
+
+// Claimer is the store's side of cluster dispatch (store.Cluster).
+type Claimer interface {
+	Node() string
+	Claim(ctx context.Context, carriers []string, n int, now time.Time) ([]*herald.Message, error)
+	Release(ctx context.Context, ids []string) (int, error)
+	Work() <-chan struct{}
 }
 
 // Dispatcher owns the links' lifecycles and the flow of parts to them.
@@ -125,6 +146,9 @@ type Stats struct {
 	// Throttled counts submits answered ESME_RTHROTTLED or ESME_RMSGQFUL:
 	// put back at the front of their lane, never failed for it.
 	Throttled atomic.Uint64
+	// GivenBack counts messages handed back to the cluster because this
+	// node had no bind to their carrier.
+	GivenBack atomic.Uint64
 }
 
 // New returns a dispatcher; Run starts it.
@@ -156,6 +180,9 @@ func New(o Options) *Dispatcher {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if o.Claim <= 0 {
+		o.Claim = 2000
+	}
 	d := &Dispatcher{o: o, links: map[string]*lane{}}
 	for _, l := range o.Links {
 		ln := newLane(l, o.InFlight)
@@ -185,8 +212,19 @@ type job struct {
 
 func (j *job) ref() store.PartRef { return store.PartRef{MessageID: j.m.ID, Seq: j.m.Parts[j.idx].Seq} }
 
-// Accepted hands newly stored messages to the dispatcher.
+// Accepted hands newly stored messages to the dispatcher. In cluster
+// mode it keeps those this node owns; the others are claimed by a node
+// with a bind to their carrier.
 func (d *Dispatcher) Accepted(ms []*herald.Message) {
+	if d.o.Cluster != nil {
+		mine := make([]*herald.Message, 0, len(ms))
+		for _, m := range ms {
+			if d.owned(m) {
+				mine = append(mine, m)
+			}
+		}
+		ms = mine
+	}
 	if !d.ready.Load() {
 		d.mu.Lock()
 		if !d.ready.Load() {
@@ -319,7 +357,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	work.Go(func() { d.schedule(ctx) })
 	work.Go(func() { d.sweep(ctx) })
-	if d.o.Router != nil {
+	if d.o.Cluster != nil {
+		work.Go(func() { d.claim(ctx) })
+	}
+	if d.o.Router != nil || d.o.Cluster != nil {
 		work.Go(func() { d.watch(ctx) })
 	}
 	<-ctx.Done()
@@ -543,6 +584,12 @@ func (d *Dispatcher) watch(ctx context.Context) {
 					n := d.evacuate(ln)
 					d.o.Logger.Warn("carrier down: queued parts rerouted", "carrier", name, "parts", n)
 				}
+				if d.o.Cluster != nil && ln.down.Load() {
+					d.giveBack(ctx, ln)
+				}
+			}
+			if d.o.Router == nil {
+				continue
 			}
 			dm := d.o.Router.Demoted(name)
 			if dm && !demoted[ln] {
@@ -604,7 +651,7 @@ func (d *Dispatcher) sweep(ctx context.Context) {
 		if d.o.Limits != nil {
 			d.o.Limits.Prune(now)
 		}
-		for {
+		for d.o.Leader == nil || d.o.Leader() {
 			n, err := d.o.Store.ExpireOverdue(ctx, now, now.Add(-d.o.ReceiptWindow))
 			if err != nil {
 				d.o.Logger.Error("expiry sweep failed", "err", err)

@@ -59,9 +59,18 @@ type Message struct {
 	ErrorCode     string // why it failed, when it did
 	ErrorMessage  string
 	Resends       int // submits repeated after a crash or an unanswered submit
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	Parts         []Part // filled by reads that ask for parts
+	// Owner is the cluster node that dispatches the message (PostgreSQL
+	// store in cluster mode); empty when no node has claimed it, and
+	// always empty with the embedded store.
+	Owner string
+	// Ephemeral: the text sent is not the one stored (a one-time code,
+	// stored masked): only the process that created the message can send
+	// it, so it is never handed to another node, and it fails rather than
+	// be sent masked when that process is gone.
+	Ephemeral bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Parts     []Part // filled by reads that ask for parts
 }
 
 // Part is one SMS of a message: what is submitted to the carrier and

@@ -162,6 +162,7 @@ func (s *Service) prepare(ctx context.Context, accountID string, r *Request, now
 	}
 	stored = m
 	if r.Redacted != "" {
+		m.Ephemeral = true
 		if stored, err = s.redact(m, r.Redacted); err != nil {
 			return nil, nil, err
 		}

@@ -14,8 +14,16 @@ import (
 	"github.com/herald-sms/herald/internal/store"
 )
 
-// Pending implements store.Dispatch.
+// Pending implements store.Dispatch. In cluster mode a node's
+// dispatcher gets its work by Claim: Pending gives the cluster back what
+// this node owned when it stopped (Recover) and returns nothing.
 func (s *Store) Pending(ctx context.Context) ([]*herald.Message, error) {
+	if s.cl.node != "" {
+		if _, _, err := s.Recover(ctx, s.cl.node); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
 	ids, err := strs(s.pool.Query(ctx, `SELECT id FROM messages
 		WHERE status IN ('accepted', 'scheduled', 'queued', 'sending') ORDER BY id`))
 	if err != nil {
@@ -244,7 +252,7 @@ func (b *batch) part(r store.PartRef) (*msgState, int, error) {
 // transition applies t to part i of st if the state machine allows it.
 func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error) {
 	carrier := st.m.Carrier
-	if !store.ApplyTransition(st.m, i, t) {
+	if b.w.s.fenced(st.m, t) || !store.ApplyTransition(st.m, i, t) {
 		return false, nil
 	}
 	if st.m.Carrier != carrier {

@@ -162,7 +162,7 @@ func (g *group) commit(ctx context.Context, tx *txConn) error {
 		m := g.msgs[id]
 		newMsgs.add(m.ID, m.AccountID, m.To, m.From, m.Body, string(m.Type), string(m.Status), m.Encoding, m.PartCount,
 			ns(m.SendAt), ns(m.ValidUntil), m.CallbackURL, m.Reference, string(m.Metadata), m.SmartEncoding, m.Carrier,
-			m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.CreatedAt), ns(m.UpdatedAt))
+			m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.CreatedAt), ns(m.UpdatedAt), m.Owner, m.Ephemeral)
 		for _, p := range m.Parts {
 			newParts.add(m.ID, p.Seq, string(p.Status), nonNil(p.ShortMessage), p.DataCoding, p.ESMClass, p.SARRef,
 				p.SARTotal, p.SARSeq, p.Payload, p.CarrierMessageID, p.Attempts, p.SubmitStatus, p.ReceiptStat,

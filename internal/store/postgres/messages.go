@@ -139,8 +139,17 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 			return nil
 		}
 	}
+	m.Owner = ""
+	if w.s.owns(m, time.Now()) {
+		m.Owner = w.s.cl.node
+	}
 	w.op.msgs[m.ID] = copyMessage(m)
 	w.op.created = append(w.op.created, m.ID)
+	if w.s.cl.node != "" && m.Owner == "" && !m.Status.Final() {
+		// Another node claims it (when due): tell the nodes. PostgreSQL
+		// delivers it at the commit, once per transaction.
+		w.later("NOTIFY " + workChannel)
+	}
 	w.op.events = append(w.op.events, herald.Event{ID: herald.NewID("evt", m.CreatedAt.UnixMilli()),
 		AccountID: m.AccountID, MessageID: m.ID, Type: herald.EventType(m.Status), Status: m.Status,
 		At: m.CreatedAt, Detail: "accepted"})

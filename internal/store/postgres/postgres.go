@@ -50,6 +50,11 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives commit failures. Default: discard.
 	Logger *slog.Logger
+	// Node, when set, is this node's id in a cluster of Herald nodes on
+	// the database (store.Cluster): messages are owned by the node that
+	// dispatches them, and only the owner marks them sending. Letters,
+	// digits, '.', '_' and '-'; unique among the nodes.
+	Node string
 }
 
 // Store is the PostgreSQL store. Create it with Open; Close it when done.
@@ -67,6 +72,8 @@ type Store struct {
 
 	secretMu sync.Mutex
 	secrets  map[string]string // secretMu guards secrets: account → callback signing secret (never changes)
+
+	cl clusterState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -97,7 +104,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	pool, err := connect(ctx, url, opts.Writers+4)
+	if opts.Node != "" {
+		if err := validNode(opts.Node); err != nil {
+			return nil, err
+		}
+	}
+	pool, err := connect(ctx, url, opts.Writers+5)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +121,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		ops: make(chan *op, 4*opts.MaxBatch), secrets: map[string]string{}}
 	for range opts.Writers {
 		s.wg.Go(s.writer)
+	}
+	s.cl.node, s.cl.work, s.cl.opened = opts.Node, make(chan struct{}, 1), time.Now()
+	if opts.Node != "" {
+		lctx, stop := context.WithCancel(context.Background())
+		s.cl.stopListen, s.cl.listenDone = stop, make(chan struct{})
+		go s.listen(lctx)
 	}
 	return s, nil
 }
@@ -148,6 +166,10 @@ func (s *Store) Close() error {
 	close(s.ops)
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.cl.stopListen != nil {
+		s.cl.stopListen()
+		<-s.cl.listenDone
+	}
 	s.pool.Close()
 	return nil
 }

@@ -116,14 +116,14 @@ func toInt64(v any) int64 {
 var (
 	messageInserts = newKind("new messages", `INSERT INTO messages (id, account_id, to_addr, from_addr, body, type,
 		status, encoding, part_count, send_at, valid_until, callback_url, reference, metadata, smart_encoding, carrier,
-		error_code, error_message, resends, created_at, updated_at)
+		error_code, error_message, resends, created_at, updated_at, owner, ephemeral)
 		SELECT id, account_id, to_addr, from_addr, body, type, status, encoding, part_count, send_at, valid_until,
 		callback_url, reference, NULLIF(metadata, ''), smart_encoding, carrier, error_code, error_message, resends,
-		created_at, updated_at FROM %s`,
+		created_at, updated_at, owner, ephemeral FROM %s`,
 		"id text", "account_id text", "to_addr text", "from_addr text", "body text", "type text", "status text",
 		"encoding text", "part_count bigint", "send_at bigint", "valid_until bigint", "callback_url text",
 		"reference text", "metadata text", "smart_encoding boolean", "carrier text", "error_code text",
-		"error_message text", "resends bigint", "created_at bigint", "updated_at bigint")
+		"error_message text", "resends bigint", "created_at bigint", "updated_at bigint", "owner text", "ephemeral boolean")
 	partInserts = newKind("new parts", `INSERT INTO parts (message_id, seq, status, short_message, data_coding,
 		esm_class, sar_ref, sar_total, sar_seq, payload, carrier_message_id, attempts, submit_status, receipt_stat,
 		receipt_err, submitted_at, done_at, next_attempt_at) SELECT * FROM %s`,

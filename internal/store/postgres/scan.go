@@ -9,7 +9,7 @@ import (
 
 const messageColumns = `id, account_id, to_addr, from_addr, body, type, status, encoding, part_count,
 	send_at, valid_until, callback_url, reference, metadata, smart_encoding, carrier, error_code,
-	error_message, resends, created_at, updated_at`
+	error_message, resends, created_at, updated_at, owner, ephemeral`
 
 const partColumns = `message_id, seq, status, short_message, data_coding, esm_class, sar_ref, sar_total,
 	sar_seq, payload, carrier_message_id, attempts, submit_status, receipt_stat, receipt_err,
@@ -38,7 +38,7 @@ func scanMessage(r scanner) (*herald.Message, error) {
 	var sendAt, validUntil, created, updated int64
 	err := r.Scan(&m.ID, &m.AccountID, &m.To, &m.From, &m.Body, &typ, &status, &m.Encoding, &m.PartCount,
 		&sendAt, &validUntil, &m.CallbackURL, &m.Reference, &meta, &m.SmartEncoding, &m.Carrier, &m.ErrorCode,
-		&m.ErrorMessage, &m.Resends, &created, &updated)
+		&m.ErrorMessage, &m.Resends, &created, &updated, &m.Owner, &m.Ephemeral)
 	if err != nil {
 		return nil, err
 	}
