@@ -148,7 +148,7 @@ type Platform struct {
 	Webhooks   *webhook.Worker
 	Inbound    *inbound.Service
 	Cluster    *cluster.Manager // nil unless in cluster mode
-	carriers   []string // descriptions for the start-up banner (passwords redacted)
+	carriers   []string         // descriptions for the start-up banner (passwords redacted)
 	reload     *reloader
 	reloadReq  chan struct{} // a reload asked for through the admin API
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
-	"os"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/herald-sms/herald/internal/store"
@@ -77,7 +77,6 @@ func defaultNode(httpAddr string) string {
 	}
 	return host[:min(len(host), 50)] + "-" + port
 }
-
 
 // describeStore names the store for logs and banners, without secrets.
 func describeStore(storeURL, data string) string {
