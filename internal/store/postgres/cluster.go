@@ -104,13 +104,14 @@ func (s *Store) listenOnce(ctx context.Context) error {
 		return err
 	}
 	// The connection has session state (LISTEN): never give it back.
-	defer conn.Hijack().Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+workChannel); err != nil {
+	pc := conn.Hijack()
+	defer pc.Close(context.Background())
+	if _, err := pc.Exec(ctx, "LISTEN "+workChannel); err != nil {
 		return err
 	}
 	s.signal()
 	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+		if _, err := pc.WaitForNotification(ctx); err != nil {
 			return err
 		}
 		s.signal()
