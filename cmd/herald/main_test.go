@@ -113,8 +113,9 @@ func TestSMSCSim(t *testing.T) {
 	out := stdout.String()
 	for _, want := range []string{
 		"smsc-sim: smpp on 127.0.0.1:",
-		"binds     1 accepted, 0 refused",
+		"binds     1 accepted, 0 refused, at most 1 at once",
 		"submits   1 (0 parts of concatenated messages, 1 messages)",
+		"at most 1 in one second",
 		"responses ESME_ROK=1",
 		"receipts  1 queued, 1 sent, 1 acked, 0 failed",
 	} {

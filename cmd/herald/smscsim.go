@@ -64,7 +64,7 @@ func (c *SMSCSim) ParseFlags(args []string) error {
 	fs := m.flagSet("smsc-sim", "[flags]")
 	o := &c.Options
 	fs.StringVar(&o.Addr, "listen", o.Addr, "SMPP listen `address` (port 0: any free port)")
-	fs.StringVar(&o.HTTPAddr, "http", o.HTTPAddr, "HTTP `address` for GET /stats and POST /mo (empty: none)")
+	fs.StringVar(&o.HTTPAddr, "http", o.HTTPAddr, "HTTP `address` for GET /stats, POST /stats/reset-peaks and POST /mo (empty: none)")
 	fs.StringVar(&o.SystemID, "system-id", "", "system_id every bind must give (empty: any)")
 	fs.StringVar(&o.Password, "password", "", "password every bind must give (empty: any)")
 	receiptDelay := fs.String("receipt-delay", "0s", "delay from submit_sm_resp to receipt: `duration` or range (1s-5s)")
@@ -125,7 +125,7 @@ func (c *SMSCSim) Open(ctx context.Context) error {
 	c.started = time.Now()
 	fmt.Fprintf(c.Stdout, "smsc-sim: smpp on %s", sim.Addr())
 	if a := sim.HTTPAddr(); a != "" {
-		fmt.Fprintf(c.Stdout, ", http on %s (GET /stats, POST /mo)", a)
+		fmt.Fprintf(c.Stdout, ", http on %s (GET /stats, POST /stats/reset-peaks, POST /mo)", a)
 	}
 	fmt.Fprintln(c.Stdout)
 	return nil
@@ -151,9 +151,9 @@ func (c *SMSCSim) Wait(ctx context.Context) {
 				c.active += elapsed
 				if !c.Quiet {
 					secs := elapsed.Seconds()
-					fmt.Fprintf(c.Stdout, "%s submits/s=%.0f receipts/s=%.0f mo/s=%.0f sessions=%d pending_receipts=%d\n",
+					fmt.Fprintf(c.Stdout, "%s submits/s=%.0f receipts/s=%.0f mo/s=%.0f sessions=%d pending_receipts=%d max_sessions=%d max_submits_per_second=%d\n",
 						now.Format("15:04:05"), float64(submits)/secs, float64(receipts)/secs, float64(mo)/secs,
-						cur.Sessions, cur.ReceiptsPending)
+						cur.Sessions, cur.ReceiptsPending, cur.MaxSessions, cur.MaxSubmitsPerSecond)
 				}
 			}
 			prev, prevAt = cur, now
@@ -180,13 +180,14 @@ func (c *SMSCSim) Close() error {
 func (c *SMSCSim) printSummary(st smscsim.Stats, ran time.Duration) {
 	w := c.Stdout
 	fmt.Fprintf(w, "smsc-sim: ran %v\n", ran.Round(time.Millisecond))
-	fmt.Fprintf(w, "  binds     %d accepted, %d refused\n", st.Binds, st.BindsRefused)
+	fmt.Fprintf(w, "  binds     %d accepted, %d refused, at most %d at once\n", st.Binds, st.BindsRefused, st.MaxSessions)
 	avg := "no traffic"
 	if st.Submits > 0 {
 		active := max(c.active, time.Second) // traffic shorter than one report still took time
 		avg = fmt.Sprintf("avg %.0f/s over %v with traffic", float64(st.Submits)/active.Seconds(), active.Round(time.Second))
 	}
-	fmt.Fprintf(w, "  submits   %d (%d parts of concatenated messages, %d messages), %s\n", st.Submits, st.SubmitParts, st.Messages, avg)
+	fmt.Fprintf(w, "  submits   %d (%d parts of concatenated messages, %d messages), %s, at most %d in one second\n",
+		st.Submits, st.SubmitParts, st.Messages, avg, st.MaxSubmitsPerSecond)
 	var resp []string
 	for _, k := range slices.Sorted(maps.Keys(st.Responses)) {
 		resp = append(resp, fmt.Sprintf("%s=%d", k, st.Responses[k]))

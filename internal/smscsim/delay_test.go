@@ -23,16 +23,23 @@ func pipeBind(t *testing.T, opts smscsim.Options, h smpp.Handler) (*smscsim.Simu
 	if err := sim.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	return sim, pipeSession(t, sim, pdu.Transceiver, h)
+}
+
+// pipeSession binds another ESME to a running sim over net.Pipe as role,
+// system_id "acme".
+func pipeSession(t *testing.T, sim *smscsim.Simulator, role pdu.Role, h smpp.Handler) *smpp.Session {
+	t.Helper()
 	srvConn, cliConn := net.Pipe()
 	if err := sim.ServeConn(srvConn); err != nil {
 		t.Fatal(err)
 	}
 	cfg := smpp.Config{Window: 100, ResponseTimeout: time.Hour, EnquireLinkInterval: time.Hour}
-	s, err := smpp.BindConn(t.Context(), cliConn, pdu.Bind{Role: pdu.Transceiver, SystemID: "acme"}, cfg, h)
+	s, err := smpp.BindConn(t.Context(), cliConn, pdu.Bind{Role: role, SystemID: "acme"}, cfg, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sim, s
+	return s
 }
 
 func TestDelays(t *testing.T) {

@@ -8,7 +8,8 @@
 // A Simulator is built to stay out of the way of a benchmark: submits are
 // answered inline on the bind's reader goroutine, ids come from an atomic
 // counter, random draws are a hash of a seed and a counter (no lock, and
-// reproducible with Options.Seed), counters are atomic, receipts and
+// reproducible with Options.Seed), counters are atomic (the one-second
+// submit peak takes one short lock per submit), receipts and
 // delayed responses wait in one calendar queue served by one goroutine,
 // and each receiver bind has one goroutine that keeps a window of
 // deliver_sm in flight.

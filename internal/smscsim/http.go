@@ -6,19 +6,25 @@ import (
 	"net/http"
 )
 
-// Handler returns the HTTP API: GET /stats (the Stats as JSON) and
-// POST /mo (inject a mobile-originated message). It is what
-// Options.HTTPAddr serves, for mounting elsewhere or testing with
-// net/http/httptest.
+// Handler returns the HTTP API: GET /stats (the Stats as JSON),
+// POST /stats/reset-peaks (ResetPeaks; 204) and POST /mo (inject a
+// mobile-originated message). It is what Options.HTTPAddr serves, for
+// mounting elsewhere or testing with net/http/httptest.
 func (sim *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", sim.handleStats)
+	mux.HandleFunc("POST /stats/reset-peaks", sim.handleResetPeaks)
 	mux.HandleFunc("POST /mo", sim.handleMO)
 	return mux
 }
 
 func (sim *Simulator) handleStats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, sim.Stats())
+}
+
+func (sim *Simulator) handleResetPeaks(w http.ResponseWriter, _ *http.Request) {
+	sim.ResetPeaks()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // moRequest is the body of POST /mo.

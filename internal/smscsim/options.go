@@ -22,7 +22,8 @@ type Options struct {
 	// connections are then handed over with ServeConn.
 	Addr string
 	// HTTPAddr is the listen address of the HTTP API (GET /stats,
-	// POST /mo). Empty opens no listener; Handler serves the same API.
+	// POST /stats/reset-peaks, POST /mo). Empty opens no listener;
+	// Handler serves the same API.
 	HTTPAddr string
 
 	// SystemID and Password, when not empty, are required of every

@@ -30,6 +30,8 @@ type Simulator struct {
 	stats   counters
 	rate    rateCap     // Options.MaxRate
 	undeliv atomicFloat // Options.Undeliv, changeable by SetUndeliv
+	peak    peakRate    // Stats.MaxSubmitsPerSecond
+	epoch   time.Time   // set by New: peak counts time.Since(epoch), a monotonic clock read cheaper than time.Now
 
 	srv   *smpp.Server
 	sched *scheduler
@@ -75,6 +77,7 @@ func New(opts Options) (*Simulator, error) {
 		seed:     opts.Seed,
 		firstID:  opts.FirstID,
 		accounts: map[string]*account{},
+		epoch:    time.Now(),
 	}
 	if sim.seed == 0 {
 		sim.seed = rand.Uint64() | 1
@@ -288,7 +291,7 @@ func (sim *Simulator) onBound(s *smpp.Session) {
 	a := sim.accountLocked(s.SystemID())
 	sim.sessions.Store(s, a)
 	sim.stats.binds.Add(1)
-	sim.stats.sessions.Add(1)
+	storeMax(&sim.stats.maxSessions, sim.stats.sessions.Add(1))
 	var p *pump
 	if s.Role().CanReceive() {
 		p = a.addPump(s)

@@ -7,17 +7,30 @@ import (
 	"github.com/herald-sms/herald/internal/smpp/pdu"
 )
 
-// Stats is a snapshot of a Simulator's counters since it started. The
+// Stats is a snapshot of a Simulator's counters since it started (the
+// two peaks: since it started or since the last ResetPeaks). The
 // counters are read one by one, not under a lock, so a snapshot taken
 // under load may be a few messages out of step between fields.
 type Stats struct {
 	Binds        uint64 `json:"binds"`         // binds accepted
 	BindsRefused uint64 `json:"binds_refused"` // binds refused (wrong system_id or password)
 	Sessions     int64  `json:"sessions"`      // binds up now
+	// MaxSessions is the largest number of binds up at the same time
+	// since start (or the last ResetPeaks). A bind counts from when the
+	// simulator registers it, right after it queues the bind_resp, until
+	// the simulator sees its session end (unbind, close or broken link).
+	MaxSessions int64 `json:"max_sessions"`
 
 	Submits     uint64 `json:"submits"`      // submit_sm and data_sm received
 	SubmitParts uint64 `json:"submit_parts"` // of which parts of concatenated messages (UDH or SAR)
 	Messages    uint64 `json:"messages"`     // single-part submits plus the first part of each concatenated one
+	// MaxSubmitsPerSecond is the largest number of submit_sm and data_sm
+	// received (whatever they were answered) within one second since
+	// start (or the last ResetPeaks), over every bind together. Windows
+	// are aligned to the millisecond: it is exact for windows that start
+	// on a whole millisecond after the first submit, and an arbitrary
+	// one-second window held at most this plus one millisecond's submits.
+	MaxSubmitsPerSecond uint64 `json:"max_submits_per_second"`
 	// Responses counts submit responses by command_status name
 	// ("ESME_ROK", "ESME_RTHROTTLED", ...).
 	Responses map[string]uint64 `json:"responses"`
@@ -46,7 +59,7 @@ type Stats struct {
 // counters are the live counters behind Stats.
 type counters struct {
 	binds, bindsRefused              atomic.Uint64
-	sessions                         atomic.Int64
+	sessions, maxSessions            atomic.Int64
 	submits, submitParts, messages   atomic.Uint64
 	unsupported, windowThrottled     atomic.Uint64
 	rateThrottled                    atomic.Uint64
@@ -65,26 +78,28 @@ type counters struct {
 func (sim *Simulator) Stats() Stats {
 	c := &sim.stats
 	st := Stats{
-		Binds:           c.binds.Load(),
-		BindsRefused:    c.bindsRefused.Load(),
-		Sessions:        c.sessions.Load(),
-		Submits:         c.submits.Load(),
-		SubmitParts:     c.submitParts.Load(),
-		Messages:        c.messages.Load(),
-		Responses:       map[string]uint64{},
-		WindowThrottled: c.windowThrottled.Load(),
-		Unsupported:     c.unsupported.Load(),
-		RateThrottled:   c.rateThrottled.Load(),
-		ReceiptsQueued:  c.receiptsQueued.Load(),
-		ReceiptsSent:    c.receiptsSent.Load(),
-		ReceiptsAcked:   c.receiptsAcked.Load(),
-		ReceiptsFailed:  c.receiptsFailed.Load(),
-		ReceiptsRetried: c.receiptsRetried.Load(),
-		ReceiptsDropped: c.receiptsDropped.Load(),
-		ReceiptsPending: c.receiptsPending.Load(),
-		MOSent:          c.moSent.Load(),
-		MOParts:         c.moParts.Load(),
-		MOFailed:        c.moFailed.Load(),
+		Binds:               c.binds.Load(),
+		BindsRefused:        c.bindsRefused.Load(),
+		Sessions:            c.sessions.Load(),
+		MaxSessions:         c.maxSessions.Load(),
+		Submits:             c.submits.Load(),
+		SubmitParts:         c.submitParts.Load(),
+		Messages:            c.messages.Load(),
+		MaxSubmitsPerSecond: sim.peak.peak(),
+		Responses:           map[string]uint64{},
+		WindowThrottled:     c.windowThrottled.Load(),
+		Unsupported:         c.unsupported.Load(),
+		RateThrottled:       c.rateThrottled.Load(),
+		ReceiptsQueued:      c.receiptsQueued.Load(),
+		ReceiptsSent:        c.receiptsSent.Load(),
+		ReceiptsAcked:       c.receiptsAcked.Load(),
+		ReceiptsFailed:      c.receiptsFailed.Load(),
+		ReceiptsRetried:     c.receiptsRetried.Load(),
+		ReceiptsDropped:     c.receiptsDropped.Load(),
+		ReceiptsPending:     c.receiptsPending.Load(),
+		MOSent:              c.moSent.Load(),
+		MOParts:             c.moParts.Load(),
+		MOFailed:            c.moFailed.Load(),
 	}
 	for i := range c.responses {
 		n := c.responses[i].Load()

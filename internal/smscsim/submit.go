@@ -20,8 +20,9 @@ type message struct {
 
 // serve is the smpp.Handler of every bind. It runs on the session's
 // reader goroutine and answers inline (or schedules the answer when
-// there is a response delay): no goroutine, lock or allocation beyond
-// the response per submit, unless a receipt is wanted.
+// there is a response delay): no goroutine or allocation beyond the
+// response per submit, unless a receipt is wanted, and one short lock
+// (peakRate, for Stats.MaxSubmitsPerSecond).
 func (sim *Simulator) serve(r *smpp.Request) {
 	switch b := r.Body.(type) {
 	case *pdu.SubmitSM:
@@ -58,6 +59,7 @@ func (sim *Simulator) serve(r *smpp.Request) {
 // that has its response sees them in Stats.
 func (sim *Simulator) submit(r *smpp.Request, m *message) {
 	n := sim.stats.submits.Add(1) // the submit's index for the draws
+	sim.peak.add(time.Since(sim.epoch))
 	if part, first := concatPart(m); part {
 		sim.stats.submitParts.Add(1)
 		if first {
