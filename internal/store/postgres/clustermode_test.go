@@ -351,60 +351,51 @@ func TestClusterRelease(t *testing.T) {
 	}
 }
 
-// TestClusterReleaseRacesSend releases a message while a transaction
-// that marks its part sending (as Apply does: the message locked first)
-// is open: Release waits for it and must then see the part sending.
-func TestClusterReleaseRacesSend(t *testing.T) {
+// TestClusterGiveBackRacesSend gives a message back while a
+// transaction that marks its part sending (as Apply does: the message
+// locked first) is open: the give-back waits for it and must then see
+// the part sending. Release by its owner, or Recover by another node of
+// an owner declared dead that still sends (a pause, a partition), must
+// not leave a message unowned with a part in sending: nobody would ever
+// queue it again.
+func TestClusterGiveBackRacesSend(t *testing.T) {
 	t.Parallel()
-	url, a, b, acc := clusterOf(t)
-	a.SetDispatching(onlySim)
-	m := msgAt(acc, herald.TypeTransactional, time.Now().UTC())
-	create(t, a, m)
+	for _, c := range []struct {
+		name     string
+		giveBack func(a, b *postgres.Store, id string) (int, error)
+	}{
+		{"release", func(a, _ *postgres.Store, id string) (int, error) {
+			return a.Release(context.Background(), []string{id})
+		}},
+		{"recover", func(_, b *postgres.Store, _ string) (int, error) {
+			_, released, err := b.Recover(context.Background(), "a")
+			return released, err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			url, a, b, acc := clusterOf(t)
+			a.SetDispatching(onlySim)
+			m := msgAt(acc, herald.TypeTransactional, time.Now().UTC())
+			create(t, a, m)
 
-	tx := sendingTx(t, url, m)
-	released := make(chan int, 1)
-	go func() {
-		n, err := a.Release(context.Background(), []string{m.ID})
-		if err != nil {
-			t.Error(err)
-		}
-		released <- n
-	}()
-	tx.commitOnceBlocked(t)
-	if n := <-released; n != 0 {
-		t.Fatalf("released %d messages; want none, a part is being sent", n)
-	}
-	if o := reread(t, b, m).Owner; o != "a" {
-		t.Fatalf("message with a part sending owned by %q, want a", o)
-	}
-}
-
-// TestClusterRecoverRacesSend: the same race for a node declared dead
-// that is still sending (a pause, a partition): the takeover must not
-// leave a message unowned with a part in sending, which nobody would
-// ever queue again.
-func TestClusterRecoverRacesSend(t *testing.T) {
-	t.Parallel()
-	url, a, b, acc := clusterOf(t)
-	a.SetDispatching(onlySim)
-	m := msgAt(acc, herald.TypeTransactional, time.Now().UTC())
-	create(t, a, m)
-
-	tx := sendingTx(t, url, m)
-	type result struct{ requeued, released int }
-	done := make(chan result, 1)
-	go func() {
-		q, r, err := b.Recover(context.Background(), "a")
-		if err != nil {
-			t.Error(err)
-		}
-		done <- result{q, r}
-	}()
-	tx.commitOnceBlocked(t)
-	r := <-done
-	got := reread(t, b, m)
-	if got.Owner == "" && got.Parts[0].Status == herald.StatusSending {
-		t.Fatalf("recover gave back %+v: the message is unowned with its part sending", r)
+			tx := sendingTx(t, url, m)
+			released := make(chan int, 1)
+			go func() {
+				n, err := c.giveBack(a, b, m.ID)
+				if err != nil {
+					t.Error(err)
+				}
+				released <- n
+			}()
+			tx.commitOnceBlocked(t)
+			if n := <-released; n != 0 {
+				t.Errorf("gave back %d messages; want none, a part is being sent", n)
+			}
+			if got := reread(t, b, m); got.Owner != "a" || got.Parts[0].Status != herald.StatusSending {
+				t.Fatalf("message owned by %q with its part %s; want a's, sending", got.Owner, got.Parts[0].Status)
+			}
+		})
 	}
 }
 
