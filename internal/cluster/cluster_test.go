@@ -40,11 +40,12 @@ func (b *bindCount) down() { b.open.Add(-1) }
 // node is a Herald node: its store, its Manager, and a fake link per
 // bind slot that "binds" while it holds the slot.
 type node struct {
-	id    string
-	store *postgres.Store
-	m     *cluster.Manager
-	bound [binds]atomic.Bool // the link of slot i is bound
-	stop  func()             // stops the Manager and the links and waits for them
+	id        string
+	store     *postgres.Store
+	m         *cluster.Manager
+	bound     [binds]atomic.Bool // the link of slot i is bound
+	stopLinks func()             // stops the links (not the Manager) and waits for them
+	stop      func()             // stops the links and the Manager and waits for them
 }
 
 func openStore(t *testing.T, url, id string) *postgres.Store {
@@ -61,32 +62,42 @@ func openStore(t *testing.T, url, id string) *postgres.Store {
 func start(t *testing.T, url, id string, open *bindCount, o cluster.Options) *node {
 	t.Helper()
 	n := &node{id: id, store: openStore(t, url, id)}
-	o.Store, o.TTL, o.Renew = n.store, ttl, renew
+	o.Store = n.store
+	if o.TTL == 0 {
+		o.TTL, o.Renew = ttl, renew
+	}
 	if open != nil {
 		o.Carriers = map[string]int{"sim": binds}
 	}
 	n.m = cluster.New(o)
+	// As in cmd/herald: the links stop first, then the Manager.
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	linkCtx, cancelLinks := context.WithCancel(ctx)
+	var run, links sync.WaitGroup
+	run.Go(func() {
 		if err := n.m.Run(ctx); err != context.Canceled {
 			t.Errorf("%s: Run returned %v", id, err)
 		}
 	})
 	if open != nil {
 		for i := range binds {
-			wg.Go(func() { n.link(ctx, i, open) })
+			links.Go(func() { n.link(linkCtx, i, open) })
 		}
 	}
-	n.stop = sync.OnceFunc(func() {
-		cancel()
+	wait := func(what string, wg *sync.WaitGroup) {
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			t.Errorf("%s: not stopped 10s after the cancel: binds %d", id, n.holding())
+			t.Errorf("%s: %s not stopped 10s after the cancel: binds %d", id, what, n.holding())
 		}
+	}
+	n.stopLinks = sync.OnceFunc(func() { cancelLinks(); wait("links", &links) })
+	n.stop = sync.OnceFunc(func() {
+		n.stopLinks()
+		cancel()
+		wait("Manager", &run)
 	})
 	t.Cleanup(n.stop) // before the store closes (cleanups run last first)
 	return n
@@ -102,7 +113,10 @@ func (n *node) link(ctx context.Context, i int, open *bindCount) {
 		}
 		open.up()
 		n.bound[i].Store(true)
-		<-held.Done()
+		select { // as carrier.Link.runSlot: until the slot is asked back or the link stops
+		case <-held.Done():
+		case <-ctx.Done():
+		}
 		n.bound[i].Store(false)
 		open.down()
 		release()
@@ -197,33 +211,8 @@ func slotHolders(t *testing.T, s store.Cluster) []string {
 // gets its fair share.
 func TestSlotsShared(t *testing.T) {
 	t.Parallel()
-	url := pgtest.URL(t)
 	open := &bindCount{}
-	a := start(t, url, "a", open, cluster.Options{})
-	var nodes []*node
-	state := func() string { return holdings(nodes...) + fmt.Sprint(" leases ", slotHolders(t, a.store)) }
-	nodes = append(nodes, a)
-	waitFor(t, "a alone holds both slots", func() bool { return a.holding() == 2 && a.m.Dispatching("sim") }, state)
-
-	b := start(t, url, "b", open, cluster.Options{})
-	nodes = append(nodes, b)
-	waitFor(t, "a gives one slot to b", func() bool { return a.holding() == 1 && b.holding() == 1 }, state)
-	throughout(t, "one slot each", func() bool { return a.holding() == 1 && b.holding() == 1 }, state, a, b)
-	if got := slotHolders(t, a.store); len(got) != 2 || strings.Split(got[0], "@")[1] == strings.Split(got[1], "@")[1] {
-		t.Fatalf("slot leases %v; want one per node", got)
-	}
-
-	c := start(t, url, "c", open, cluster.Options{})
-	nodes = append(nodes, c)
-	waitFor(t, "c is alive", func() bool {
-		list, err := a.store.Nodes(t.Context(), ttl)
-		return err == nil && len(list) == 3 && list[2].Alive
-	}, state)
-	throughout(t, "two nodes with a slot each, c with none",
-		func() bool {
-			return a.holding() == 1 && b.holding() == 1 && c.holding() == 0 && !c.m.Dispatching("sim")
-		},
-		state, a, b, c)
+	a, b, c, state := threeNodes(t, open, cluster.Options{})
 
 	a.stop()
 	if a.holding() != 0 || a.m.Dispatching("sim") {
@@ -235,6 +224,61 @@ func TestSlotsShared(t *testing.T) {
 	if m := open.max.Load(); m > binds {
 		t.Fatalf("%d binds were open at once; the carrier allows %d", m, binds)
 	}
+}
+
+// TestSlotFreedWhenLinkStops: a node's links stop before its Manager (as
+// when Herald shuts down): the slot they gave up goes to another node
+// at once, not when its lease expires, and the Manager does not take it
+// again for a link that is gone.
+func TestSlotFreedWhenLinkStops(t *testing.T) {
+	t.Parallel()
+	open := &bindCount{}
+	long := cluster.Options{TTL: time.Minute, Renew: 100 * time.Millisecond} // the test ends long before a lease expires
+	a, b, c, state := threeNodes(t, open, long)
+
+	a.stopLinks()
+	waitFor(t, "a's slot goes to c", func() bool { return b.holding() == 1 && c.holding() == 1 }, state)
+	throughout(t, "a holds no slot", func() bool {
+		return !a.m.Dispatching("sim") && len(slotHolders(t, a.store)) == 2 &&
+			!slices.ContainsFunc(slotHolders(t, a.store), func(l string) bool { return strings.HasSuffix(l, "@a") })
+	},
+		state, a, b, c)
+	if m := open.max.Load(); m > binds {
+		t.Fatalf("%d binds were open at once; the carrier allows %d", m, binds)
+	}
+}
+
+// threeNodes starts nodes a, b and c one by one, checking that a alone
+// holds both slots, that a gives one to b, and that c gets none.
+func threeNodes(t *testing.T, open *bindCount, o cluster.Options) (a, b, c *node, state func() string) {
+	t.Helper()
+	url := pgtest.URL(t)
+	a = start(t, url, "a", open, o)
+	var nodes []*node
+	state = func() string { return holdings(nodes...) + fmt.Sprint(" leases ", slotHolders(t, a.store)) }
+	nodes = append(nodes, a)
+	waitFor(t, "a alone holds both slots", func() bool { return a.holding() == 2 && a.m.Dispatching("sim") }, state)
+
+	b = start(t, url, "b", open, o)
+	nodes = append(nodes, b)
+	waitFor(t, "a gives one slot to b", func() bool { return a.holding() == 1 && b.holding() == 1 }, state)
+	throughout(t, "one slot each", func() bool { return a.holding() == 1 && b.holding() == 1 }, state, a, b)
+	if got := slotHolders(t, a.store); len(got) != 2 || strings.Split(got[0], "@")[1] == strings.Split(got[1], "@")[1] {
+		t.Fatalf("slot leases %v; want one per node", got)
+	}
+
+	c = start(t, url, "c", open, o)
+	nodes = append(nodes, c)
+	waitFor(t, "c is alive", func() bool {
+		list, err := a.store.Nodes(t.Context(), ttl)
+		return err == nil && len(list) == 3 && list[2].Alive
+	}, state)
+	throughout(t, "two nodes with a slot each, c with none",
+		func() bool {
+			return a.holding() == 1 && b.holding() == 1 && c.holding() == 0 && !c.m.Dispatching("sim")
+		},
+		state, a, b, c)
+	return a, b, c, state
 }
 
 // leaders samples the managers' Leader twice and counts those that
