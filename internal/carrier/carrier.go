@@ -218,7 +218,14 @@ func (l *Link) runSlot(ctx context.Context, i int, c *smpp.Client) {
 		l.held.Add(1)
 		l.share()
 		l.log.Info("bind slot held: binding", "slot", i)
-		c.Run(held) // returns once unbound (or the connection is gone)
+		// The bind ends when the slot is asked back or the link stops,
+		// whichever comes first: the node's cluster Manager outlives
+		// its links, so that they can give their slots back.
+		bound, unbind := context.WithCancel(held)
+		stopUnbind := context.AfterFunc(ctx, unbind)
+		c.Run(bound) // returns once unbound (or the connection is gone)
+		stopUnbind()
+		unbind()
 		l.held.Add(-1)
 		l.share()
 		release()

@@ -20,6 +20,22 @@ type discardReceipts struct{}
 
 func (discardReceipts) ApplyReceipts(context.Context, []store.Receipt) error { return nil }
 
+// startSim starts a simulated carrier on 127.0.0.1:0 (o.Addr is set),
+// closed when the test ends.
+func startSim(t *testing.T, o smscsim.Options) *smscsim.Simulator {
+	t.Helper()
+	o.Addr = "127.0.0.1:0"
+	sim, err := smscsim.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
 // TestRateAccuracy submits as fast as the link allows for 60 s against
 // the simulator and compares the submits the simulator counted with the
 // configured TPS: within ±2 %. It takes a minute of wall-clock time, so
@@ -31,14 +47,7 @@ func TestRateAccuracy(t *testing.T) {
 	}
 	const tps, binds = 1000, 2
 	dur := 60 * time.Second
-	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := startSim(t, smscsim.Options{})
 	link := carrier.New(carrier.Config{Name: "sim", Addr: sim.Addr(), SystemID: "t", Binds: binds, Window: 100, TPS: tps,
 		SourceTON: -1, SourceNPI: -1}, discardReceipts{}, nil)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -80,14 +89,7 @@ func TestRateAccuracy(t *testing.T) {
 // the time since its submit was accepted.
 func TestReceiptLatency(t *testing.T) {
 	t.Parallel()
-	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0", ReceiptDelay: smscsim.Fixed(200 * time.Millisecond), Undeliv: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := startSim(t, smscsim.Options{ReceiptDelay: smscsim.Fixed(200 * time.Millisecond), Undeliv: 1})
 	type seen struct {
 		to  herald.Status
 		lat time.Duration
@@ -123,18 +125,11 @@ func TestPartsOnOneBind(t *testing.T) {
 	}
 	var mu sync.Mutex
 	got := map[string][]sub{} // by destination
-	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0", OnSubmit: func(s smscsim.Submitted) {
+	sim := startSim(t, smscsim.Options{OnSubmit: func(s smscsim.Submitted) {
 		mu.Lock()
 		got[s.Dest.Addr] = append(got[s.Dest.Addr], sub{s.Session, s.Content[5]}) // UDH 05 00 03 ref total seq
 		mu.Unlock()
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
 	link := carrier.New(carrier.Config{Name: "sim", Addr: sim.Addr(), SystemID: "t", Binds: 3, Window: 10,
 		SourceTON: -1, SourceNPI: -1}, discardReceipts{}, nil)
 	ctx, cancel := context.WithCancel(t.Context())

@@ -151,19 +151,21 @@ func (m *Manager) Hold(ctx context.Context, carrier string, idx int) (context.Co
 }
 
 // released is called by a link once it has unbound a slot it gave up:
-// only then is the lease freed for another node.
+// only then is the lease freed for another node. That is so whether this
+// Manager asked for the slot back or the link stopped by itself (Herald
+// stops its links before the Manager): the lease is freed at once rather
+// than left to expire, and the slot is no longer wanted until the link
+// asks for it again, so that it is not taken again for a link that is
+// gone. (ReleaseLease does nothing when another node took the lease.)
 func (m *Manager) released(s *slot) {
 	m.mu.Lock()
-	wasClosing := s.closing
-	s.held, s.closing = false, false
+	s.held, s.closing, s.wanted = false, false, false
 	s.granted = make(chan struct{})
 	m.mu.Unlock()
-	if wasClosing {
-		ctx, cancel := context.WithTimeout(context.Background(), m.o.TTL)
-		defer cancel()
-		if err := m.o.Store.ReleaseLease(ctx, s.name); err != nil {
-			m.o.Logger.Warn("cluster: releasing a bind slot failed (it expires by itself)", "lease", s.name, "err", err)
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), m.o.TTL)
+	defer cancel()
+	if err := m.o.Store.ReleaseLease(ctx, s.name); err != nil {
+		m.o.Logger.Warn("cluster: releasing a bind slot failed (it expires by itself)", "lease", s.name, "err", err)
 	}
 	m.poke()
 }
@@ -250,7 +252,7 @@ func (m *Manager) renew(ctx context.Context, start time.Time) {
 		case s.held && !s.closing:
 			m.o.Logger.Warn("cluster: bind slot lost to another node", "lease", s.name)
 			s.cancel()
-			s.closing = false // not ours to release
+			s.closing = false // another node holds the lease now
 		}
 		m.mu.Unlock()
 	}

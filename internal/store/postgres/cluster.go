@@ -99,19 +99,21 @@ func (s *Store) listen(ctx context.Context) {
 }
 
 func (s *Store) listenOnce(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
+	pooled, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	// The connection has session state (LISTEN): never give it back.
-	pc := conn.Hijack()
-	defer pc.Close(context.Background())
-	if _, err := pc.Exec(ctx, "LISTEN "+workChannel); err != nil {
+	// (Hijacked here, not in the defer: a deferred call's receiver is
+	// evaluated at once, which would leave pooled empty below.)
+	conn := pooled.Hijack()
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+workChannel); err != nil {
 		return err
 	}
 	s.signal()
 	for {
-		if _, err := pc.WaitForNotification(ctx); err != nil {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
 		s.signal()
@@ -261,14 +263,43 @@ func (s *Store) Release(ctx context.Context, ids []string) (int, error) {
 	if s.cl.node == "" || len(ids) == 0 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE messages m SET owner = '' WHERE m.id = ANY($1) AND m.owner = $2
-		AND m.status IN `+pendingStatuses+`
-		AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.message_id = m.id AND p.status = 'sending')`, ids, s.cl.node)
+	n, err := s.unown(ctx, `m.id = ANY($1) AND m.owner = $2`, ids, s.cl.node)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: release: %w", err)
 	}
+	return n, nil
+}
+
+// unown gives back the unfinished messages m that match where (over
+// args) and have no part being sent, and wakes the nodes if it gave
+// any. The messages are locked by a statement of their own before the
+// parts are looked at: a part is marked sending by a transaction that
+// locked its message first, and one statement sees only what was
+// committed when it began, even after waiting for a row lock; so the
+// check for parts in sending, made once the locks are held, sees such a
+// transaction's part.
+func (s *Store) unown(ctx context.Context, where string, args ...any) (int, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.Background())
+	where = where + ` AND m.status IN ` + pendingStatuses
+	if _, err := tx.Exec(ctx, `SELECT m.id FROM messages m WHERE `+where+` ORDER BY m.id FOR UPDATE`, args...); err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, `UPDATE messages m SET owner = '' WHERE `+where+`
+		AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.message_id = m.id AND p.status = 'sending')`, args...)
+	if err != nil {
+		return 0, err
+	}
 	if tag.RowsAffected() > 0 {
-		_, _ = s.pool.Exec(ctx, "NOTIFY "+workChannel)
+		if _, err := tx.Exec(ctx, "NOTIFY "+workChannel); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -318,22 +349,19 @@ func (s *Store) Recover(ctx context.Context, node string) (requeued, released in
 		if err != nil {
 			return requeued, 0, fmt.Errorf("postgres: recover %s: %w", node, err)
 		}
-		for _, a := range out {
-			if a.Changed {
+		for i, a := range out {
+			if a.Changed && ts[i].Resent { // not the ephemeral parts failed
 				requeued++
 			}
 		}
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE messages m SET owner = '' WHERE m.owner = $1 AND m.status IN `+pendingStatuses+`
-		AND m.created_at < $2 AND NOT m.ephemeral
-		AND NOT EXISTS (SELECT 1 FROM parts p WHERE p.message_id = m.id AND p.status = 'sending')`, node, before)
+	// A message the node marked sending since (a node declared dead may
+	// still run) stays its own.
+	released, err = s.unown(ctx, `m.owner = $1 AND m.created_at < $2 AND NOT m.ephemeral`, node, before)
 	if err != nil {
 		return requeued, 0, fmt.Errorf("postgres: recover %s: %w", node, err)
 	}
-	if tag.RowsAffected() > 0 {
-		_, _ = s.pool.Exec(ctx, "NOTIFY "+workChannel)
-	}
-	return requeued, int(tag.RowsAffected()), nil
+	return requeued, released, nil
 }
 
 // fenced reports whether t may not be applied by this node: in cluster
