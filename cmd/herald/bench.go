@@ -259,17 +259,26 @@ func (b *Bench) Run(ctx context.Context) (*BenchResult, error) {
 		hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 		defer tr.CloseIdleConnections()
 	}
-	c, err := newAPIClient(b.URL, b.Key, hc)
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+	// Several URLs (comma-separated: the nodes of a cluster) take the
+	// requests in turn; the first also registers the webhook receiver.
+	var cs []*apiClient
+	for _, u := range strings.Split(b.URL, ",") {
+		c, err := newAPIClient(u, b.Key, hc)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		cs = append(cs, c)
 	}
+	c := cs[0]
 	// The clean-up runs whether or not ctx has ended.
 	cleanup := context.WithoutCancel(ctx)
 
 	// Preflight: the server answers, the key works, no stale endpoint
 	// of an earlier run is competing for the webhook worker.
-	if _, _, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil); err != nil {
-		return nil, fmt.Errorf("bench: %s: %w", b.URL, err)
+	for _, c := range cs {
+		if _, _, err := c.do(ctx, http.MethodGet, "/healthz", nil, nil); err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", c.base, err)
+		}
 	}
 	var hooks struct {
 		Data []struct{ ID, URL string } `json:"data"`
@@ -318,12 +327,12 @@ func (b *Bench) Run(ctx context.Context) (*BenchResult, error) {
 		mode = fmt.Sprintf("open loop, %g messages/s, at most %d requests in flight", b.Rate, b.Concurrency)
 	}
 	fmt.Fprintf(head, "bench: %s: %d messages to +%s…+%s, batch %d, %s\n",
-		c.base, b.Messages, t.dest(0), t.dest(b.Messages-1), b.Batch, mode)
+		b.URL, b.Messages, t.dest(0), t.dest(b.Messages-1), b.Batch, mode)
 	fmt.Fprintf(head, "bench: simulator %s; webhooks %s\n", simDesc, hookDesc)
 	fmt.Fprintf(head, "bench: client %s %s %s/%s, %d CPUs, GOMAXPROCS %d%s\n", version, runtime.Version(),
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), loadAverage())
 
-	loadDur := b.load(ctx, c)
+	loadDur := b.load(ctx, cs)
 	timedOut := false
 	if ctx.Err() == nil {
 		timedOut = !b.waitDone(ctx)
@@ -369,7 +378,7 @@ func (b *Bench) waitBinds(ctx context.Context) (int64, error) {
 // load sends every message (or stops when ctx ends) and returns how long
 // it took, from the first request's start to the last request's end.
 // Requests already sent when ctx ends are let finish.
-func (b *Bench) load(ctx context.Context, c *apiClient) time.Duration {
+func (b *Bench) load(ctx context.Context, cs []*apiClient) time.Duration {
 	t := b.tr
 	reqCtx := context.WithoutCancel(ctx)
 	jobs := (b.Messages + b.Batch - 1) / b.Batch
@@ -384,7 +393,7 @@ func (b *Bench) load(ctx context.Context, c *apiClient) time.Duration {
 					if j >= jobs {
 						return
 					}
-					b.send(reqCtx, c, j, t.now())
+					b.send(reqCtx, cs[j%len(cs)], j, t.now())
 				}
 			})
 		}
@@ -418,7 +427,7 @@ loop:
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			b.send(reqCtx, c, j, due)
+			b.send(reqCtx, cs[j%len(cs)], j, due)
 		})
 	}
 	wg.Wait()

@@ -338,8 +338,16 @@ func TestClusterKillNode(t *testing.T) {
 	}
 	for i, p := range c.procs {
 		p.cmd.Process.Signal(syscall.SIGTERM)
-		if err := <-p.done; err != nil {
-			t.Errorf("node%d exited with %v", i, err)
+		select {
+		case err := <-p.done:
+			if err != nil {
+				t.Errorf("node%d exited with %v", i, err)
+			}
+		case <-time.After(time.Minute):
+			p.cmd.Process.Signal(syscall.SIGQUIT)
+			<-p.done
+			out := p.stderr.String()
+			t.Errorf("node%d did not stop within a minute of SIGTERM; stderr (last 30000 bytes):\n%s", i, out[max(0, len(out)-30000):])
 		}
 	}
 
@@ -385,5 +393,110 @@ func TestClusterKillNode(t *testing.T) {
 	}
 	if hooked != total {
 		t.Errorf("message.delivered webhooks for %d messages, want %d", hooked, total)
+	}
+}
+
+// TestClusterCarrierLimits: three nodes send to a carrier that allows 2
+// binds and 500 submits a second; the simulator's own counters show
+// that the cluster as a whole never had more than 2 binds open, nor
+// submitted more than 500 in any one-second window.
+func TestClusterCarrierLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: three Herald processes and 6,000 messages at 500/s")
+	}
+	url := pgtest.URL(t)
+	const (
+		total     = 6000
+		batchSize = 100
+		nodes     = 3
+		admin     = "cluster-test-admin-token"
+	)
+	sim, err := smscsim.New(smscsim.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	st, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acc, err := st.EnsureAccount(t.Context(), "limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, k := herald.NewAPIKey(acc.ID)
+	if err := st.CreateAPIKey(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+	bin, env := heraldBinary(t)
+	c := &clusterNodes{t: t, bin: bin, env: append(env, "HERALD_ADMIN_TOKEN="+admin, "HERALD_VERIFY_KEY="+strings.Repeat("cd", 32)),
+		args: []string{"--data", t.TempDir(), "--store", url, "--http", "127.0.0.1:0", "--simulator", "off",
+			"--carrier", "smpp://herald:pw@" + sim.Addr() + "?binds=2&window=50&tps=500"},
+		procs: make([]*heraldProcess, nodes), urls: make([]atomic.Pointer[string], nodes)}
+	for i := range nodes {
+		c.start(i)
+	}
+	defer func() {
+		for _, p := range c.procs {
+			p.cmd.Process.Signal(syscall.SIGKILL)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	client := &http.Client{Timeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	for b := range total / batchSize {
+		wg.Go(func() {
+			var body strings.Builder
+			body.WriteString(`{"messages":[`)
+			for i := range batchSize {
+				if i > 0 {
+					body.WriteByte(',')
+				}
+				fmt.Fprintf(&body, `{"to":"+447700%06d","body":"limits %d"}`, b*batchSize+i, i)
+			}
+			body.WriteString(`]}`)
+			req, _ := http.NewRequestWithContext(ctx, "POST", *c.urls[b%nodes].Load()+"/v1/messages/batch", strings.NewReader(body.String()))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Errorf("batch %d: %s", b, resp.Status)
+			}
+		})
+	}
+	wg.Wait()
+	start := time.Now()
+	for sim.Stats().Submits < total {
+		if ctx.Err() != nil {
+			t.Fatalf("the simulator got %d of %d submits", sim.Stats().Submits, total)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the simulator's counters
+	}
+	elapsed := time.Since(start)
+	stats := sim.Stats()
+	v, err := c.cluster(0, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("simulator: %d submits, at most %d binds at once (%d binds in all), at most %d submits in one second; bind slots %v; the last %d submits took %v after the last batch was accepted",
+		stats.Submits, stats.MaxSessions, stats.Binds, stats.MaxSubmitsPerSecond, slotHolders(v.Nodes), total, elapsed.Round(100*time.Millisecond))
+	if stats.MaxSessions > 2 {
+		t.Errorf("the simulator saw %d binds at once from the cluster; the carrier allows 2", stats.MaxSessions)
+	}
+	if stats.MaxSubmitsPerSecond > 500 {
+		t.Errorf("the simulator saw %d submits in one second from the cluster; the carrier allows 500", stats.MaxSubmitsPerSecond)
+	}
+	if h := slotHolders(v.Nodes); len(slices.Compact(slices.Sorted(maps.Values(h)))) != 2 {
+		t.Errorf("bind slots %v: want them on two nodes", h)
 	}
 }

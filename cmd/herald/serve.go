@@ -239,6 +239,11 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		mgr = cluster.New(cluster.Options{Store: clusterStore, Carriers: binds, TTL: time.Duration(cfg.Cluster.LeaseTTL),
 			Addr: cfg.HTTP, Version: version, Logger: log.With("component", "cluster")})
 		clusterStore.SetDispatching(func(c string) bool { _, leased := binds[c]; return !leased || mgr.Dispatching(c) })
+		// Alive before serving: a restarted node's new work must not be
+		// taken for a dead node's.
+		if err := clusterStore.Heartbeat(ctx, cfg.HTTP, version); err != nil {
+			return err
+		}
 		log.Info("cluster mode", "node", clusterStore.Node())
 	} else {
 		clustered = false

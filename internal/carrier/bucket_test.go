@@ -184,3 +184,19 @@ func TestBucketSettlesAtCap(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterRateLeavesRoomForBurst: a node's bucket rate plus its burst
+// never exceeds its share of the carrier's TPS, so the nodes together
+// never exceed the carrier's TPS in any second.
+func TestClusterRateLeavesRoomForBurst(t *testing.T) {
+	for _, share := range []float64{2, 10, 49, 50, 51, 125, 250, 500, 1000, 5000} {
+		r := clusterRate(share)
+		b := newBucket(r, 0, 0)
+		if got := r + b.burst(); got > share+1e-9 {
+			t.Errorf("share %g: rate %g + burst %g = %g, more than the share", share, r, b.burst(), got)
+		}
+		if r < share/2 {
+			t.Errorf("share %g: rate %g, less than half of it", share, r)
+		}
+	}
+}

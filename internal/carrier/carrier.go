@@ -245,8 +245,21 @@ func (l *Link) share() {
 		return
 	}
 	if n := l.held.Load(); n > 0 {
-		l.flow.setRate(tps * float64(n) / float64(len(l.clients)))
+		l.flow.setRate(clusterRate(tps * float64(n) / float64(len(l.clients))))
 	}
+}
+
+// clusterRate is the bucket rate of a node whose share of a carrier's
+// rate is share: a bucket lets rate + its burst through in a second, and
+// the nodes' bursts add up, so in cluster mode each node's rate leaves
+// room for its burst and no second of the cluster's traffic exceeds the
+// carrier's TPS.
+func clusterRate(share float64) float64 {
+	r := share / (1 + burstShare)
+	if r*burstShare < 1 { // the burst is at least one submit
+		r = share - 1
+	}
+	return max(r, share/2)
 }
 
 // Submit sends one part. It waits for the carrier's rate (paused after

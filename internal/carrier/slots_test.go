@@ -61,3 +61,4 @@ func TestSlotsLinkStops(t *testing.T) {
 		t.Fatalf("%d slots given back, want %d", n, binds)
 	}
 }
+

@@ -62,8 +62,9 @@ type Manager struct {
 	slots map[string]*slot // by lease name: held or wanted
 	wake  chan struct{}
 
-	leader atomic.Bool
-	alive  atomic.Int32 // live nodes at the last look
+	leader      atomic.Bool
+	leaderUntil atomic.Int64 // unix ns until which the leader lease is surely this node's
+	alive       atomic.Int32 // live nodes at the last look
 }
 
 // slot is one bind slot this node wants or holds.
@@ -105,8 +106,12 @@ func (m *Manager) Node() string { return m.o.Store.Node() }
 // TTL is the lease and heartbeat period.
 func (m *Manager) TTL() time.Duration { return m.o.TTL }
 
-// Leader reports whether this node is the leader now.
-func (m *Manager) Leader() bool { return m.leader.Load() }
+// Leader reports whether this node is the leader now: it holds the
+// leader lease and renewed it recently enough that no other node can
+// have taken it.
+func (m *Manager) Leader() bool {
+	return m.leader.Load() && time.Now().UnixNano() < m.leaderUntil.Load()
+}
 
 // Dispatching reports whether this node holds a bind slot of carrier.
 func (m *Manager) Dispatching(carrier string) bool {
@@ -135,6 +140,13 @@ func (m *Manager) Hold(ctx context.Context, carrier string, idx int) (context.Co
 			held := s.ctx
 			m.mu.Unlock()
 			return held, func() { m.released(s) }, nil
+		}
+		if s.held && s.closing {
+			// Granted, then asked back before this link used it: give
+			// it up now (nobody else will), then wait again.
+			m.mu.Unlock()
+			m.released(s)
+			continue
 		}
 		granted := s.granted
 		m.mu.Unlock()
@@ -376,9 +388,15 @@ func (m *Manager) giveBack(s *slot) {
 // lead takes or keeps the leadership and, as leader, takes back the
 // work of dead nodes.
 func (m *Manager) lead(ctx context.Context) {
+	start := time.Now()
 	ok, err := m.o.Store.AcquireLease(ctx, LeaderLease, m.o.TTL)
 	if err != nil {
 		ok = false
+	}
+	if ok {
+		// Leader() holds until the lease may run out (like a slot's
+		// validity), not until the next tick.
+		m.leaderUntil.Store(start.Add(m.o.TTL - m.o.Renew - m.o.TTL/4).UnixNano())
 	}
 	if m.leader.Swap(ok) != ok {
 		m.o.Logger.Info("cluster: leadership changed", "leader", ok)
