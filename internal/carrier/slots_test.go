@@ -61,4 +61,3 @@ func TestSlotsLinkStops(t *testing.T) {
 		t.Fatalf("%d slots given back, want %d", n, binds)
 	}
 }
-
