@@ -20,6 +20,10 @@ func startSMPPServer(cfg Config, st store.Store, in *intake.Service, log *slog.L
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: smpp listen %s: %w", cfg.SMPP, err)
 	}
-	srv := smppserver.New(smppserver.Options{Store: st, Intake: in, Logger: log.With("component", "smpp_server")})
+	o := smppserver.Options{Store: st, Intake: in, Logger: log.With("component", "smpp_server")}
+	if cs, ok := st.(store.Cluster); ok && cs.Node() != "" {
+		o.Leases = cs
+	}
+	srv := smppserver.New(o)
 	return srv, ln, nil
 }

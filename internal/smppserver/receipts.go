@@ -28,6 +28,10 @@ type pusher struct {
 	ctx     context.Context // ended by stop
 	cancel  context.CancelFunc
 
+	// leaseUntil is when the outbox lease must be renewed (zero: not
+	// held); only run touches it.
+	leaseUntil time.Time
+
 	mu       sync.Mutex
 	inflight int     // mu guards inflight, acked, failed, sent
 	acked    []int64 // acknowledged, not yet deleted
@@ -53,6 +57,7 @@ func (p *pusher) stop() { p.cancel() }
 // run is the pusher's goroutine.
 func (p *pusher) run() {
 	log := p.s.o.Logger.With("account", p.account)
+	defer p.unlease()
 	var after int64 // the last row sent since the last rewind
 	poll := time.NewTicker(p.s.o.PollInterval)
 	defer poll.Stop()
@@ -97,11 +102,21 @@ func (p *pusher) run() {
 		}
 		sess := p.s.receiver(p.account)
 		if sess == nil {
+			p.unlease()
 			if !wait(0) {
 				p.drain(log)
 				return
 			}
 			continue
+		}
+		if fresh, ok := p.lease(log); !ok {
+			if !wait(0) { // another node delivers this outbox now
+				p.drain(log)
+				return
+			}
+			continue
+		} else if fresh {
+			after = 0 // read again what the previous holder may have left unacknowledged
 		}
 		rows, err := p.s.o.Store.ClientMessages(p.ctx, p.account, after, 256)
 		if err != nil {
@@ -128,6 +143,48 @@ func (p *pusher) run() {
 			after = row.Seq
 		}
 	}
+}
+
+// lease takes or renews the account's outbox lease when the server has
+// Leases; ok is false while another node holds it, fresh true when it
+// was just taken.
+func (p *pusher) lease(log interface {
+	Warn(string, ...any)
+}) (fresh, ok bool) {
+	l := p.s.o.Leases
+	if l == nil {
+		return false, true
+	}
+	now := time.Now()
+	if !p.leaseUntil.IsZero() && now.Before(p.leaseUntil) {
+		return false, true
+	}
+	got, err := l.AcquireLease(p.ctx, "outbox/"+p.account, outboxLeaseTTL)
+	if err != nil {
+		if p.ctx.Err() == nil {
+			log.Warn("smpp client outbox lease failed", "err", err)
+		}
+		got = false
+	}
+	if !got {
+		p.leaseUntil = time.Time{}
+		return false, false
+	}
+	fresh = p.leaseUntil.IsZero()
+	p.leaseUntil = now.Add(outboxLeaseTTL / 3) // renewed well before it runs out
+	return fresh, true
+}
+
+// unlease gives the outbox lease up (no receiver bind here any more), so
+// that a node with one takes over at once.
+func (p *pusher) unlease() {
+	if p.s.o.Leases == nil || p.leaseUntil.IsZero() {
+		return
+	}
+	p.leaseUntil = time.Time{}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), 5*time.Second)
+	defer cancel()
+	p.s.o.Leases.ReleaseLease(ctx, "outbox/"+p.account)
 }
 
 // send writes one deliver_sm (blocking while the bind's window is full).

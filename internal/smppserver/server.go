@@ -66,9 +66,26 @@ type Options struct {
 	// RetryDelay is the wait before deliver_sm refused by a client are
 	// sent again. Default 1s.
 	RetryDelay time.Duration
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Leases, when set (cluster mode: several nodes share the store),
+	// makes one node at a time deliver an account's outbox: the one
+	// holding the lease outbox/ACCOUNT, taken while a receiver bind of
+	// the account is up on that node. Without it, receivers of one
+	// account bound to two nodes would both be sent every row.
+	Leases Leases
+	Now    func() time.Time
+	Logger *slog.Logger
 }
+
+// Leases are named leases held by one node (store.Cluster has them).
+type Leases interface {
+	AcquireLease(ctx context.Context, name string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name string) error
+}
+
+// outboxLeaseTTL is how long an outbox lease lasts without renewal: how
+// long an account's receipts may wait after the node delivering them
+// died, before another node with a receiver bind takes over.
+const outboxLeaseTTL = 10 * time.Second
 
 // Server is the SMPP server. Create it with New, run it with Serve, stop
 // it with Shutdown.
