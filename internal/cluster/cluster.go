@@ -233,7 +233,7 @@ func (m *Manager) tick(ctx context.Context) {
 	start := time.Now()
 	st := m.o.Store
 	if err := st.Heartbeat(ctx, m.o.Addr, m.o.Version); err != nil {
-		m.o.Logger.Warn("cluster: heartbeat failed", "err", err)
+		m.warn(ctx, "cluster: heartbeat failed", "err", err)
 	}
 	if nodes, err := st.Nodes(ctx, m.o.TTL); err == nil {
 		n := int32(0)
@@ -308,7 +308,7 @@ func (m *Manager) acquire(ctx context.Context) {
 	for carrier, binds := range m.o.Carriers {
 		leases, err := m.o.Store.Leases(ctx, "bind/"+carrier+"/")
 		if err != nil {
-			m.o.Logger.Warn("cluster: reading bind slots failed", "carrier", carrier, "err", err)
+			m.warn(ctx, "cluster: reading bind slots failed", "carrier", carrier, "err", err)
 			continue
 		}
 		taken := map[string]string{}
@@ -406,7 +406,7 @@ func (m *Manager) lead(ctx context.Context) {
 	}
 	dead, err := m.o.Store.DeadNodes(ctx, m.o.TTL)
 	if err != nil {
-		m.o.Logger.Warn("cluster: listing dead nodes failed", "err", err)
+		m.warn(ctx, "cluster: listing dead nodes failed", "err", err)
 		return
 	}
 	for _, n := range dead {
@@ -415,7 +415,7 @@ func (m *Manager) lead(ctx context.Context) {
 		}
 		requeued, released, err := m.o.Store.Recover(ctx, n)
 		if err != nil {
-			m.o.Logger.Warn("cluster: taking back a dead node's messages failed", "node", n, "err", err)
+			m.warn(ctx, "cluster: taking back a dead node's messages failed", "node", n, "err", err)
 			continue
 		}
 		if requeued > 0 || released > 0 {
@@ -426,5 +426,12 @@ func (m *Manager) lead(ctx context.Context) {
 		if gone, err := m.o.Store.ForgetNode(ctx, n); err == nil && gone {
 			m.o.Logger.Info("cluster: dead node forgotten", "node", n)
 		}
+	}
+}
+
+// warn logs a failure, unless it is only the shutdown cancelling ctx.
+func (m *Manager) warn(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() == nil {
+		m.o.Logger.Warn(msg, args...)
 	}
 }
