@@ -89,6 +89,18 @@ func (b *bucket) setRate(rate float64) {
 	}
 }
 
+// setShare sets the rate of a cluster node's share of the carrier and
+// empties the bucket: a node whose share changes starts its new rate
+// without a burst, so that while one node's share passes to another the
+// cluster's submits in any second stay within the carrier's rate (each
+// node's rate plus the bursts they had before is at most the rate).
+func (b *bucket) setShare(rate float64, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.max, b.rate = max(rate, 0), max(rate, 0)
+	b.tokens, b.last = 0, now
+}
+
 // refillLocked brings tokens and the effective rate up to now.
 func (b *bucket) refillLocked(now time.Time) {
 	if b.last.IsZero() {

@@ -3,6 +3,8 @@ package carrier
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -199,4 +201,59 @@ func TestClusterRateLeavesRoomForBurst(t *testing.T) {
 			t.Errorf("share %g: rate %g, less than half of it", share, r)
 		}
 	}
+}
+
+// TestShareHandOver: a 500 TPS carrier's two bind slots pass from one
+// node (holding both) to two nodes (one each) while both send as fast
+// as their buckets allow; no one-second window of their submits together
+// holds more than 500.
+func TestShareHandOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var mu sync.Mutex
+		var at []time.Duration
+		start := time.Now()
+		run := func(b *bucket, ctx context.Context) {
+			for b.wait(ctx) == nil {
+				mu.Lock()
+				at = append(at, time.Since(start))
+				mu.Unlock()
+			}
+		}
+		a, b := newBucket(0, 0, 0), newBucket(0, 0, 0)
+		a.setShare(clusterRate(500), time.Now())
+		time.Sleep(time.Second) // a idle: its bucket fills to its burst
+		go run(a, ctx)
+		time.Sleep(500 * time.Millisecond) // a sends alone for 0.5 s
+		a.setShare(clusterRate(250), time.Now())
+		b.setShare(clusterRate(250), time.Now())
+		bctx, cancelB := context.WithCancel(ctx)
+		go run(b, bctx)
+		time.Sleep(1500 * time.Millisecond)
+		// and back: b gives its slot to a (b stops sending first, as its
+		// bind closes before the lease is released)
+		cancelB()
+		a.setShare(clusterRate(500), time.Now())
+		time.Sleep(1500 * time.Millisecond)
+		cancel()
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		slices.Sort(at)
+		most, j := 0, 0
+		for i := range at {
+			for at[i]-at[j] >= time.Second {
+				j++
+			}
+			most = max(most, i-j+1)
+		}
+		if most > 500 {
+			t.Errorf("%d submits in one second across the hand-over; the carrier allows 500", most)
+		}
+		if most < 450 {
+			t.Errorf("%d submits in the busiest second: the shares waste the carrier's rate", most)
+		}
+		t.Logf("%d submits, at most %d in one second", len(at), most)
+	})
 }

@@ -245,7 +245,7 @@ func (l *Link) share() {
 		return
 	}
 	if n := l.held.Load(); n > 0 {
-		l.flow.setRate(clusterRate(tps * float64(n) / float64(len(l.clients))))
+		l.flow.setShare(clusterRate(tps*float64(n)/float64(len(l.clients))), time.Now())
 	}
 }
 
