@@ -102,6 +102,9 @@ func (p *pusher) run() {
 		}
 		sess := p.s.receiver(p.account)
 		if sess == nil {
+			// Record what the last receiver acknowledged before giving
+			// the lease up: the next holder reads from the start.
+			p.drain(log)
 			p.unlease()
 			if !wait(0) {
 				p.drain(log)
@@ -137,6 +140,9 @@ func (p *pusher) run() {
 			continue
 		}
 		for _, row := range rows {
+			if p.s.o.Leases != nil && !time.Now().Before(p.leaseUntil) {
+				break // renew the lease first: a slow receiver may take longer than it lasts
+			}
 			if !p.send(sess, row) {
 				break
 			}

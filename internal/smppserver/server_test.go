@@ -162,7 +162,14 @@ func start(t testing.TB, users ...*herald.SMPPUser) *harness {
 		st.users[u.SystemID] = u
 	}
 	in := &fakeIntake{st: st}
-	srv := New(Options{Store: st, Intake: in, PollInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond})
+	srv, addr := serve(t, Options{Store: st, Intake: in, PollInterval: 20 * time.Millisecond, RetryDelay: 10 * time.Millisecond})
+	return &harness{st: st, in: in, srv: srv, addr: addr}
+}
+
+// serve runs a server with o on a port of its own until the test ends.
+func serve(t testing.TB, o Options) (*Server, string) {
+	t.Helper()
+	srv := New(o)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -170,12 +177,12 @@ func start(t testing.TB, users ...*herald.SMPPUser) *harness {
 	done := make(chan struct{})
 	go func() { srv.Serve(l); close(done) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
 		<-done
 	})
-	return &harness{st: st, in: in, srv: srv, addr: l.Addr().String()}
+	return srv, l.Addr().String()
 }
 
 var testPassword = "s3cret99"
