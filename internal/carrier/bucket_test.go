@@ -197,7 +197,7 @@ func TestClusterRateLeavesRoomForBurst(t *testing.T) {
 		if got := r + b.burst(); got > share+1e-9 {
 			t.Errorf("share %g: rate %g + burst %g = %g, more than the share", share, r, b.burst(), got)
 		}
-		if r < share/2 {
+		if r < share*(1-clusterMargin)/2 {
 			t.Errorf("share %g: rate %g, less than half of it", share, r)
 		}
 	}
