@@ -177,21 +177,18 @@ func TestReload(t *testing.T) {
 }
 
 // TestCarriersEndpoint: GET /v1/carriers shows each carrier's binds,
-// rate, queue and health to the operator, and to nobody else.
+// rate, queue and health to the operator, and to nobody else; GET
+// /v1/cluster says the node runs alone.
 func TestCarriersEndpoint(t *testing.T) {
 	t.Parallel()
 	tp := startPlatform(t, func(c *Config) { c.AdminToken = "operator-secret" })
-	get := func(token string) (int, string) {
-		req, _ := http.NewRequestWithContext(t.Context(), "GET", tp.url+"/v1/carriers", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		io.Copy(&b, resp.Body)
-		return resp.StatusCode, b.String()
+	get := func(token string) (int, string) { return getAdmin(t, tp.url+"/v1/carriers", token) }
+	if status, body := getAdmin(t, tp.url+"/v1/cluster", "operator-secret"); status != http.StatusOK ||
+		strings.TrimSpace(body) != `{"clustered":false,"nodes":[]}` {
+		t.Fatalf("GET /v1/cluster on SQLite: %d %s", status, body)
+	}
+	if status, _ := getAdmin(t, tp.url+"/v1/cluster", tp.key); status != http.StatusUnauthorized {
+		t.Fatalf("GET /v1/cluster with an account's API key got %d", status)
 	}
 	if status, _ := get(tp.key); status != http.StatusUnauthorized {
 		t.Fatalf("an account's API key got %d", status)
@@ -219,6 +216,21 @@ func TestCarriersEndpoint(t *testing.T) {
 	if status, body := tp.do(t, "GET", "/v1/messages", "", nil); status != http.StatusOK {
 		t.Fatalf("GET /v1/messages: %d %s", status, body)
 	}
+}
+
+// getAdmin GETs an operator endpoint with a bearer token.
+func getAdmin(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	io.Copy(&b, resp.Body)
+	return resp.StatusCode, b.String()
 }
 
 // startSims starts a simulator per name and returns them with carrier
