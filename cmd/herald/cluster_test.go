@@ -63,6 +63,25 @@ func (c *clusterNodes) cluster(i int, token string) (view struct {
 	return view, json.NewDecoder(resp.Body).Decode(&view)
 }
 
+// clusterAccount opens the store at url (not as a node) and makes an
+// account with an API key.
+func clusterAccount(t *testing.T, url, name string) (*postgres.Store, *herald.Account, string) {
+	t.Helper()
+	st, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := st.EnsureAccount(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, k := herald.NewAPIKey(acc.ID)
+	if err := st.CreateAPIKey(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+	return st, acc, key
+}
+
 // slotHolders maps each bind slot lease to the node holding it.
 func slotHolders(nodes []store.Node) map[string]string {
 	out := map[string]string{}
@@ -128,18 +147,7 @@ func TestClusterKillNode(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	st, err := postgres.Open(t.Context(), url, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := st.EnsureAccount(t.Context(), "cluster")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, k := herald.NewAPIKey(acc.ID)
-	if err := st.CreateAPIKey(t.Context(), k); err != nil {
-		t.Fatal(err)
-	}
+	st, acc, key := clusterAccount(t, url, "cluster")
 	if err := st.CreateEndpoint(t.Context(), &herald.WebhookEndpoint{ID: herald.NewID("whe", time.Now().UnixMilli()),
 		AccountID: acc.ID, URL: receiver.URL, Events: []string{"message.delivered"}, Secret: webhook.NewSecret(),
 		CreatedAt: time.Now().UTC()}); err != nil {
@@ -201,41 +209,14 @@ func TestClusterKillNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	post := func(b, node int) bool {
-		var body strings.Builder
-		body.WriteString(`{"messages":[`)
-		for i := range batchSize {
-			if i > 0 {
-				body.WriteByte(',')
-			}
-			fmt.Fprintf(&body, `{"to":"+447911%06d","body":"cluster test %d"}`, b*batchSize+i, b*batchSize+i)
-		}
-		body.WriteString(`]}`)
-		req, _ := http.NewRequestWithContext(ctx, "POST", *c.urls[node].Load()+"/v1/messages/batch", strings.NewReader(body.String()))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("batch-%d", b))
-		resp, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			return false
-		}
-		var out struct {
-			Data []struct {
-				Message *herald.MessageView `json:"message"`
-			} `json:"data"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		ms, ok := postBatch(ctx, client, *c.urls[node].Load(), key, fmt.Sprintf("batch-%d", b), "+447911", b*batchSize, batchSize)
+		if !ok {
 			return false
 		}
 		n := 0
-		for _, d := range out.Data {
-			if d.Message != nil {
-				if _, dup := accepted.LoadOrStore(d.Message.ID, d.Message.To); !dup {
-					n++
-				}
+		for _, m := range ms {
+			if _, dup := accepted.LoadOrStore(m.ID, m.To); !dup {
+				n++
 			}
 		}
 		if acceptedN.Add(int64(n)) >= int64(killAfter) {
@@ -419,19 +400,8 @@ func TestClusterCarrierLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	st, err := postgres.Open(t.Context(), url, postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	acc, err := st.EnsureAccount(t.Context(), "limits")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, k := herald.NewAPIKey(acc.ID)
-	if err := st.CreateAPIKey(t.Context(), k); err != nil {
-		t.Fatal(err)
-	}
+	st, _, key := clusterAccount(t, url, "limits")
+	st.Close()
 	bin, env := heraldBinary(t)
 	c := &clusterNodes{t: t, bin: bin, env: append(env, "HERALD_ADMIN_TOKEN="+admin, "HERALD_VERIFY_KEY="+strings.Repeat("cd", 32)),
 		args: []string{"--data", t.TempDir(), "--store", url, "--http", "127.0.0.1:0", "--simulator", "off",
@@ -451,26 +421,8 @@ func TestClusterCarrierLimits(t *testing.T) {
 	var wg sync.WaitGroup
 	for b := range total / batchSize {
 		wg.Go(func() {
-			var body strings.Builder
-			body.WriteString(`{"messages":[`)
-			for i := range batchSize {
-				if i > 0 {
-					body.WriteByte(',')
-				}
-				fmt.Fprintf(&body, `{"to":"+447700%06d","body":"limits %d"}`, b*batchSize+i, i)
-			}
-			body.WriteString(`]}`)
-			req, _ := http.NewRequestWithContext(ctx, "POST", *c.urls[b%nodes].Load()+"/v1/messages/batch", strings.NewReader(body.String()))
-			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				t.Errorf("batch %d: %s", b, resp.Status)
+			if _, ok := postBatch(ctx, client, *c.urls[b%nodes].Load(), key, "", "+447700", b*batchSize, batchSize); !ok {
+				t.Errorf("batch %d not accepted", b)
 			}
 		})
 	}

@@ -151,41 +151,14 @@ func TestCrashRecovery(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	post := func(b int) bool {
-		var body strings.Builder
-		body.WriteString(`{"messages":[`)
-		for i := range batchSize {
-			if i > 0 {
-				body.WriteByte(',')
-			}
-			fmt.Fprintf(&body, `{"to":"+447911%06d","body":"crash test %d"}`, b*batchSize+i, b*batchSize+i)
-		}
-		body.WriteString(`]}`)
-		req, _ := http.NewRequestWithContext(ctx, "POST", *url.Load()+"/v1/messages/batch", strings.NewReader(body.String()))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("batch-%d", b))
-		resp, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			return false
-		}
-		var out struct {
-			Data []struct {
-				Message *herald.MessageView `json:"message"`
-			} `json:"data"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		ms, ok := postBatch(ctx, client, *url.Load(), key, fmt.Sprintf("batch-%d", b), "+447911", b*batchSize, batchSize)
+		if !ok {
 			return false
 		}
 		n := 0
-		for _, d := range out.Data {
-			if d.Message != nil {
-				if _, dup := accepted.LoadOrStore(d.Message.ID, d.Message.To); !dup {
-					n++
-				}
+		for _, m := range ms {
+			if _, dup := accepted.LoadOrStore(m.ID, m.To); !dup {
+				n++
 			}
 		}
 		if acceptedN.Add(int64(n)) >= killAfter {
@@ -308,6 +281,50 @@ func TestCrashRecovery(t *testing.T) {
 	if resends > 2000 {
 		t.Errorf("%d resends: more than the in-flight bound of 2,000", resends)
 	}
+}
+
+// postBatch posts messages to prefix+first … prefix+first+n-1 (six
+// digits) in one batch request, with idem as its Idempotency-Key ("" for
+// none), and returns the accepted messages; ok is false when the request
+// failed or was not answered 202.
+func postBatch(ctx context.Context, c *http.Client, url, key, idem, prefix string, first, n int) (ms []*herald.MessageView, ok bool) {
+	var body strings.Builder
+	body.WriteString(`{"messages":[`)
+	for i := range n {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"to":"%s%06d","body":"test message %d"}`, prefix, first+i, first+i)
+	}
+	body.WriteString(`]}`)
+	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/messages/batch", strings.NewReader(body.String()))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return nil, false
+	}
+	var out struct {
+		Data []struct {
+			Message *herald.MessageView `json:"message"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, false
+	}
+	for _, d := range out.Data {
+		if d.Message != nil {
+			ms = append(ms, d.Message)
+		}
+	}
+	return ms, true
 }
 
 func countStatus(t *testing.T, c *http.Client, url, key, status string) int {
