@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/phone"
 	"github.com/herald-sms/herald/internal/smstext"
 	"github.com/herald-sms/herald/internal/store"
 	"github.com/nyaruka/phonenumbers"
@@ -365,10 +366,10 @@ func (s *Service) normalizeTo(raw string) (e164, country string, err error) {
 	if err != nil {
 		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
 	}
-	// IsValidNumber is this region lookup followed by the region's check;
-	// done by hand, the region is kept for the fraud guard and routing.
-	country = phonenumbers.GetRegionCodeForNumber(n)
-	if !phonenumbers.IsValidNumberForRegion(n, country) {
+	// phonenumbers.IsValidNumber, with the region kept for the fraud
+	// guard and routing, and in a fraction of the library's time.
+	country, valid := phone.Region(n)
+	if !valid {
 		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), country, nil
