@@ -20,7 +20,6 @@ import (
 	"github.com/herald-sms/herald/internal/phone"
 	"github.com/herald-sms/herald/internal/smstext"
 	"github.com/herald-sms/herald/internal/store"
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Route is where a message goes and how its text is encoded there.
@@ -362,17 +361,11 @@ func (s *Service) normalizeTo(raw string) (e164, country string, err error) {
 	if !strings.HasPrefix(raw, "+") && region == "" {
 		return "", "", herald.FieldError("to", "invalid_phone_number", "to must be in E.164 form (+ and country code), as no default region is configured")
 	}
-	n, err := phonenumbers.Parse(raw, region)
-	if err != nil {
+	e164, country, valid, err := phone.Parse(raw, region)
+	if err != nil || !valid {
 		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
 	}
-	// phonenumbers.IsValidNumber, with the region kept for the fraud
-	// guard and routing, and in a fraction of the library's time.
-	country, valid := phone.Region(n)
-	if !valid {
-		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), country, nil
+	return e164, country, nil
 }
 
 // validateSender accepts a numeric sender (a phone number or short code of
