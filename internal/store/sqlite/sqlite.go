@@ -258,8 +258,8 @@ func (s *Store) commit(batch []*op) {
 		s.finish(batch, errUnavailable(err))
 		return
 	}
-	w := &wtx{ctx: ctx, tx: tx, s: s, opRows: newGroupRows()}
-	group := newGroupRows()
+	w := &wtx{ctx: ctx, tx: tx, s: s, rows: newGroupRows()}
+	var before []int // lengths of w.rows before the current op
 	clear(s.staged)
 	for _, o := range batch {
 		if _, err := w.exec("savepoint"); err != nil {
@@ -268,7 +268,7 @@ func (s *Store) commit(batch []*op) {
 			return
 		}
 		w.opStaged = w.opStaged[:0]
-		w.opRows.reset()
+		before = w.rows.lengths(before)
 		o.err = o.fn(w)
 		if o.err != nil && resourceError(o.err) {
 			o.err = errUnavailable(o.err)
@@ -277,9 +277,9 @@ func (s *Store) commit(batch []*op) {
 			for _, m := range w.opStaged {
 				s.staged[m.ID] = m
 			}
-			w.opRows.mergeInto(group)
 		}
 		if o.err != nil {
+			w.rows.truncate(before)
 			if _, err := w.exec("rollback"); err != nil {
 				// SQLite may have rolled the whole transaction back
 				// already (a full disk, an I/O error): report the cause.
@@ -295,7 +295,7 @@ func (s *Store) commit(batch []*op) {
 		}
 	}
 	for _, k := range groupKinds {
-		if err := w.flushMulti(group[k]); err != nil {
+		if err := w.flushMulti(w.rows[k]); err != nil {
 			tx.Rollback()
 			s.finish(batch, errUnavailable(err))
 			return
@@ -371,7 +371,7 @@ type wtx struct {
 	tx       *sql.Tx
 	s        *Store
 	opStaged []*herald.Message // message states the current op changed
-	opRows   groupRows         // rows the current op adds to the group's final writes
+	rows     groupRows         // rows written once for the whole group, before its commit
 }
 
 // stage records a message's new state, to be cached if the op succeeds
