@@ -53,6 +53,7 @@ type Store struct {
 	staged map[string]*herald.Message
 
 	optedNumbers numberFilter // numbers with an opt-out, so OptedOut rarely queries
+	consent      consentCache // senders and policies, so the consent check never queries
 
 	epMu      sync.Mutex
 	endpoints map[string][]*herald.WebhookEndpoint // epMu guards endpoints (account → enabled endpoints) and secrets
@@ -126,6 +127,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadOptedNumbers(); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	if err := s.consent.load(s); err != nil {
 		s.w.Close()
 		s.r.Close()
 		return nil, err
