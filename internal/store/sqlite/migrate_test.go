@@ -77,13 +77,7 @@ func TestEventsMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Close()
-
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := reopen(t, db, dir)
 	evs, err := s.Events(t.Context(), "acc_1", "msg_1")
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +123,19 @@ func migratedBelow(t *testing.T, dir string, version int) *sql.DB {
 	return db
 }
 
+// reopen closes db, the database in dir, and opens it as a Store, which
+// applies the migrations it lacks.
+func reopen(t *testing.T, db *sql.DB, dir string) *Store {
+	t.Helper()
+	db.Close()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // queryPlan returns SQLite's plan for q, its details joined by "; ".
 func queryPlan(t *testing.T, db *sql.DB, q string, args ...any) string {
 	t.Helper()
@@ -169,13 +176,7 @@ func TestChecksMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Close()
-
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := reopen(t, db, dir)
 	m, err := s.Message(t.Context(), "acc_1", "msg_1", true)
 	if err != nil || m.Status != herald.StatusQueued || len(m.Parts) != 1 || string(m.Parts[0].ShortMessage) != "hi" {
 		t.Fatalf("message after the migration = %+v, %v", m, err)
