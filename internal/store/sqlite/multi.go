@@ -121,10 +121,18 @@ func (w *wtx) flushMulti(m *multi) error {
 			off += size
 		}
 	}
-	clear(m.args)
-	m.args = m.args[:0]
+	if cap(m.args) > maxKeptArgs {
+		m.args = nil // a rare large group: let its array go
+	} else {
+		clear(m.args)
+		m.args = m.args[:0]
+	}
 	return nil
 }
+
+// maxKeptArgs bounds the arguments array a multi keeps for the next rows
+// (1 MiB of interface values).
+const maxKeptArgs = 1 << 16
 
 // groupRows holds rows written once per commit group, just before the
 // commit. Ops append to them directly; the rows of an op that fails are

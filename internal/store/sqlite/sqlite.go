@@ -52,6 +52,13 @@ type Store struct {
 	cache  map[string]*herald.Message
 	staged map[string]*herald.Message
 
+	// rows are the group's rows written once before its commit (only the
+	// writer goroutine touches them), kept from group to group so that
+	// their arrays are not grown again for every commit; empty holds their
+	// lengths when empty.
+	rows  groupRows
+	empty []int
+
 	optedNumbers numberFilter // numbers with an opt-out, so OptedOut rarely queries
 	consent      consentCache // senders and policies, so the consent check never queries
 
@@ -107,6 +114,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		endpoints: map[string][]*herald.WebhookEndpoint{},
 		cache:     map[string]*herald.Message{},
 		staged:    map[string]*herald.Message{},
+		rows:      newGroupRows(),
+		empty:     make([]int, len(groupKinds)),
 		secrets:   map[string]string{},
 	}
 	if s.multi, err = prepareMulti(w); err != nil {
@@ -264,7 +273,8 @@ func (s *Store) commit(batch []*op) {
 		s.finish(batch, errUnavailable(err))
 		return
 	}
-	w := &wtx{ctx: ctx, tx: tx, s: s, rows: newGroupRows()}
+	s.rows.truncate(s.empty) // left over by a group that failed
+	w := &wtx{ctx: ctx, tx: tx, s: s, rows: s.rows}
 	var before []int // lengths of w.rows before the current op
 	clear(s.staged)
 	for _, o := range batch {
