@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/phone"
 	"github.com/herald-sms/herald/internal/store"
-	"github.com/nyaruka/phonenumbers"
 )
 
 // TwoWay is the part of the store behind senders, policies, inbound
@@ -358,11 +358,11 @@ func parseNumber(raw string) (string, error) {
 	if !strings.HasPrefix(raw, "+") || len(raw) > 32 {
 		return "", bad
 	}
-	n, err := phonenumbers.Parse(raw, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	e164, _, valid, err := phone.Parse(raw, "")
+	if err != nil || !valid {
 		return "", bad
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	return e164, nil
 }
 
 type optOutRequest struct {

@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"internal/smpp/smpptest": {"internal/smpp", "internal/smpp/pdu"},
 	// The SMPP server for client applications is an edge, like the API:
 	// it uses the intake and the storage seam, never a concrete store.
-	"internal/smppserver": {"internal/herald", "internal/intake", "internal/store", "internal/smpp",
+	"internal/smppserver": {"internal/herald", "internal/intake", "internal/phone", "internal/store", "internal/smpp",
 		"internal/smpp/pdu", "internal/smpp/dlr", "internal/smstext"},
 }
 

@@ -17,9 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/phone"
 	"github.com/herald-sms/herald/internal/smstext"
 	"github.com/herald-sms/herald/internal/store"
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Route is where a message goes and how its text is encoded there.
@@ -362,17 +362,11 @@ func (s *Service) normalizeTo(raw string) (e164, country string, err error) {
 	if !strings.HasPrefix(raw, "+") && region == "" {
 		return "", "", herald.FieldError("to", "invalid_phone_number", "to must be in E.164 form (+ and country code), as no default region is configured")
 	}
-	n, err := phonenumbers.Parse(raw, region)
-	if err != nil {
+	e164, country, valid, err := phone.Parse(raw, region)
+	if err != nil || !valid {
 		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
 	}
-	// IsValidNumber is this region lookup followed by the region's check;
-	// done by hand, the region is kept for the fraud guard and routing.
-	country = phonenumbers.GetRegionCodeForNumber(n)
-	if !phonenumbers.IsValidNumberForRegion(n, country) {
-		return "", "", herald.FieldError("to", "invalid_phone_number", "%q is not a valid phone number", raw)
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), country, nil
+	return e164, country, nil
 }
 
 // validateSender accepts a numeric sender (a phone number or short code of

@@ -12,8 +12,7 @@ import (
 
 // Pending implements store.Dispatch.
 func (s *Store) Pending(ctx context.Context) ([]*herald.Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages
-		WHERE status IN ('accepted', 'scheduled', 'queued', 'sending') ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE `+pendingStatus+` ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending: %w", err)
 	}

@@ -13,12 +13,18 @@ import (
 	"github.com/herald-sms/herald/internal/store"
 )
 
-// CreateMessages implements store.Messages.
+// CreateMessages implements store.Messages. The rows of the new messages
+// are built here, on the caller's goroutine, so that the writer only
+// checks idempotency keys and appends them to its group.
 func (s *Store) CreateMessages(ctx context.Context, items []*store.NewMessage) error {
+	rows := make([]newRows, len(items))
+	for i, it := range items {
+		rows[i] = buildNewRows(it)
+	}
 	return s.write(ctx, func(w *wtx) error {
-		for _, it := range items {
+		for i, it := range items {
 			it.Replayed, it.Existing, it.Err = false, nil, nil
-			if err := w.createMessage(it); err != nil {
+			if err := w.addMessage(it, &rows[i]); err != nil {
 				var he *herald.Error
 				if !errors.As(err, &he) {
 					return err // a database failure undoes the whole call
@@ -30,7 +36,49 @@ func (s *Store) CreateMessages(ctx context.Context, items []*store.NewMessage) e
 	}, nil)
 }
 
+// newRows are the rows that store a new message: the message, its parts,
+// its first event and (for an SMPP client's message that asked for
+// receipts) its source, as multi-row statement arguments, and the state
+// to cache once they are committed.
+type newRows struct {
+	message, parts, event, source []any
+	state                         *herald.Message
+}
+
+func buildNewRows(it *store.NewMessage) newRows {
+	m := it.Message
+	r := newRows{
+		message: []any{m.ID, m.AccountID, m.To, m.From, m.Body, string(m.Type), string(m.Status), m.Encoding,
+			m.PartCount, ns(m.SendAt), ns(m.ValidUntil), m.CallbackURL, m.Reference, nullString(m.Metadata),
+			boolInt(m.SmartEncoding), m.Carrier, m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.CreatedAt), ns(m.UpdatedAt)},
+		parts: make([]any, 0, len(m.Parts)*partInserts.cols),
+		state: copyMessage(m),
+	}
+	for _, p := range m.Parts {
+		r.parts = append(r.parts, m.ID, p.Seq, string(p.Status), p.ShortMessage, p.DataCoding, p.ESMClass,
+			p.SARRef, p.SARTotal, p.SARSeq, boolInt(p.Payload), ns(p.NextAttemptAt))
+	}
+	ev := herald.Event{ID: herald.NewID("evt", m.CreatedAt.UnixMilli()), AccountID: m.AccountID, MessageID: m.ID,
+		Type: herald.EventType(m.Status), Status: m.Status, At: m.CreatedAt, Detail: "accepted"}
+	r.event = []any{ev.ID, ev.AccountID, ev.MessageID, ev.Type, string(ev.Status), ev.PartSeq, ns(ev.At),
+		ev.Carrier, ev.CarrierCode, ev.Detail}
+	if it.SMPP != nil && it.SMPP.RegisteredDelivery&0x13 != 0 {
+		// Only messages that asked for receipts need their source: it
+		// decides whether Apply queues a receipt (smpp.go).
+		r.source = []any{m.ID, m.AccountID, it.SMPP.UserID, it.SMPP.RegisteredDelivery}
+	}
+	return r
+}
+
+// createMessage stores a new message in the group, unless its
+// idempotency key names an earlier one (it.Replayed).
 func (w *wtx) createMessage(it *store.NewMessage) error {
+	r := buildNewRows(it)
+	return w.addMessage(it, &r)
+}
+
+// addMessage is createMessage with the message's rows already built.
+func (w *wtx) addMessage(it *store.NewMessage, r *newRows) error {
 	m := it.Message
 	if it.IdempotencyKey != "" {
 		var hash []byte
@@ -59,23 +107,13 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 	}
 	// The message, its parts and its first event are written with the
 	// group's other new messages, just before the commit.
-	w.opRows[messageInserts].add(m.ID, m.AccountID, m.To, m.From, m.Body, string(m.Type), string(m.Status),
-		m.Encoding, m.PartCount, ns(m.SendAt), ns(m.ValidUntil), m.CallbackURL, m.Reference, nullString(m.Metadata),
-		boolInt(m.SmartEncoding), m.Carrier, m.ErrorCode, m.ErrorMessage, m.Resends, ns(m.CreatedAt), ns(m.UpdatedAt))
-	for _, p := range m.Parts {
-		w.opRows[partInserts].add(m.ID, p.Seq, string(p.Status), p.ShortMessage, p.DataCoding, p.ESMClass,
-			p.SARRef, p.SARTotal, p.SARSeq, boolInt(p.Payload), ns(p.NextAttemptAt))
+	w.rows[messageInserts].add(r.message...)
+	w.rows[partInserts].add(r.parts...)
+	w.rows[eventInserts].add(r.event...)
+	if r.source != nil {
+		w.rows[sourceInserts].add(r.source...)
 	}
-	ev := herald.Event{ID: herald.NewID("evt", m.CreatedAt.UnixMilli()), AccountID: m.AccountID, MessageID: m.ID,
-		Type: herald.EventType(m.Status), Status: m.Status, At: m.CreatedAt, Detail: "accepted"}
-	w.opRows[eventInserts].add(ev.ID, ev.AccountID, ev.MessageID, ev.Type, string(ev.Status), ev.PartSeq, ns(ev.At),
-		ev.Carrier, ev.CarrierCode, ev.Detail)
-	if it.SMPP != nil && it.SMPP.RegisteredDelivery&0x13 != 0 {
-		// Only messages that asked for receipts need their source: it
-		// decides whether Apply queues a receipt (smpp.go).
-		w.opRows[sourceInserts].add(m.ID, m.AccountID, it.SMPP.UserID, it.SMPP.RegisteredDelivery)
-	}
-	w.stage(m)
+	w.opStaged = append(w.opStaged, r.state)
 	if it.IdempotencyKey != "" {
 		if _, err := w.exec("idem.insert", m.AccountID, it.IdempotencyKey, it.RequestHash, m.ID, ns(m.CreatedAt)); err != nil {
 			return err

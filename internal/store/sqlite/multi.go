@@ -121,13 +121,22 @@ func (w *wtx) flushMulti(m *multi) error {
 			off += size
 		}
 	}
-	clear(m.args)
-	m.args = m.args[:0]
+	if cap(m.args) > maxKeptArgs {
+		m.args = nil // a rare large group: let its array go
+	} else {
+		clear(m.args)
+		m.args = m.args[:0]
+	}
 	return nil
 }
 
-// groupRows holds rows written once per commit group: each op adds to its
-// own set, which joins the group's only if the op succeeds.
+// maxKeptArgs bounds the arguments array a multi keeps for the next rows
+// (1 MiB of interface values).
+const maxKeptArgs = 1 << 16
+
+// groupRows holds rows written once per commit group, just before the
+// commit. Ops append to them directly; the rows of an op that fails are
+// cut off again (truncate to the lengths noted before it ran).
 type groupRows map[*multiKind]*multi
 
 func newGroupRows() groupRows {
@@ -138,16 +147,20 @@ func newGroupRows() groupRows {
 	return g
 }
 
-func (g groupRows) reset() {
-	for _, m := range g {
-		clear(m.args)
-		m.args = m.args[:0]
+// lengths returns, in dst, the number of arguments of each of groupKinds.
+func (g groupRows) lengths(dst []int) []int {
+	dst = dst[:0]
+	for _, k := range groupKinds {
+		dst = append(dst, len(g[k].args))
 	}
+	return dst
 }
 
-// mergeInto appends g's rows to dst.
-func (g groupRows) mergeInto(dst groupRows) {
-	for k, m := range g {
-		dst[k].args = append(dst[k].args, m.args...)
+// truncate cuts the rows back to lengths noted by lengths.
+func (g groupRows) truncate(lengths []int) {
+	for i, k := range groupKinds {
+		m := g[k]
+		clear(m.args[lengths[i]:])
+		m.args = m.args[:lengths[i]]
 	}
 }

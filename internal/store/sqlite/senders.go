@@ -40,7 +40,10 @@ func (s *Store) CreateSender(ctx context.Context, snd *herald.Sender) error {
 		_, err = w.execSQL(`INSERT INTO senders (id, account_id, address, kind, language, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			snd.ID, snd.AccountID, snd.Address, string(snd.Kind), snd.Language, ns(snd.CreatedAt))
 		return err
-	}, nil)
+	}, func() {
+		s.consent.addSender(&herald.Sender{ID: snd.ID, AccountID: snd.AccountID, Address: snd.Address, Kind: snd.Kind,
+			Language: snd.Language, CreatedAt: tm(ns(snd.CreatedAt))})
+	})
 }
 
 const senderColumns = `id, account_id, address, kind, language, created_at`
@@ -56,22 +59,9 @@ func scanSender(r scanner) (*herald.Sender, error) {
 	return &snd, nil
 }
 
-// Senders implements store.Senders.
+// Senders implements store.Senders, from memory (consent.go).
 func (s *Store) Senders(ctx context.Context, accountID string) ([]*herald.Sender, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+senderColumns+` FROM senders WHERE account_id = ? ORDER BY created_at, id`, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: senders: %w", err)
-	}
-	defer rows.Close()
-	var out []*herald.Sender
-	for rows.Next() {
-		snd, err := scanSender(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: senders: %w", err)
-		}
-		out = append(out, snd)
-	}
-	return out, rows.Err()
+	return s.consent.senders(accountID), nil
 }
 
 // DeleteSender implements store.Senders.
@@ -85,42 +75,32 @@ func (s *Store) DeleteSender(ctx context.Context, accountID, id string) error {
 			return notFound("sender")
 		}
 		return nil
-	}, nil)
+	}, func() { s.consent.deleteSender(accountID, id) })
 }
 
-// SenderByAddress implements store.Senders.
+// SenderByAddress implements store.Senders, from memory (consent.go).
 func (s *Store) SenderByAddress(ctx context.Context, address string) (*herald.Sender, error) {
-	snd, err := scanSender(s.r.QueryRowContext(ctx, `SELECT `+senderColumns+` FROM senders WHERE address = ?`, address))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("sender")
+	if snd := s.consent.sender(address); snd != nil {
+		return snd, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: sender: %w", err)
-	}
-	return snd, nil
+	return nil, notFound("sender")
 }
 
-// Policy implements store.Senders.
+// Policy implements store.Senders, from memory (consent.go).
 func (s *Store) Policy(ctx context.Context, accountID string) (*herald.Policy, error) {
-	p := &herald.Policy{AccountID: accountID, OptOutScope: herald.ScopeSender}
-	var any int
-	var scope, exempt string
-	var updated int64
-	err := s.r.QueryRowContext(ctx, `SELECT allow_any_sender, opt_out_scope, exempt, updated_at FROM account_policies
-		WHERE account_id = ?`, accountID).Scan(&any, &scope, &exempt, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: policy: %w", err)
-	}
-	p.AllowAnySender, p.OptOutScope, p.UpdatedAt = any != 0, herald.OptOutScope(scope), tm(updated)
+	return s.consent.policy(accountID), nil
+}
+
+// policyFromRow is an account_policies row as a Policy.
+func policyFromRow(accountID string, allowAny int, scope, exempt string, updated int64) *herald.Policy {
+	p := &herald.Policy{AccountID: accountID, AllowAnySender: allowAny != 0, OptOutScope: herald.OptOutScope(scope),
+		UpdatedAt: tm(updated)}
 	for _, t := range strings.Split(exempt, ",") {
 		if t != "" {
 			p.Exempt = append(p.Exempt, herald.MessageType(t))
 		}
 	}
-	return p, nil
+	return p
 }
 
 // SetPolicy implements store.Senders.
@@ -146,7 +126,9 @@ func (s *Store) SetPolicy(ctx context.Context, p *herald.Policy) error {
 		}
 		return w.ledger(&herald.ConsentEntry{AccountID: p.AccountID, Action: herald.ConsentPolicy, At: p.UpdatedAt,
 			Source: "policy", Reason: reason})
-	}, nil)
+	}, func() {
+		s.consent.setPolicy(policyFromRow(p.AccountID, boolInt(p.AllowAnySender), string(p.OptOutScope), e, ns(p.UpdatedAt)))
+	})
 }
 
 // ledger appends a consent ledger entry.

@@ -52,7 +52,15 @@ type Store struct {
 	cache  map[string]*herald.Message
 	staged map[string]*herald.Message
 
+	// rows are the group's rows written once before its commit (only the
+	// writer goroutine touches them), kept from group to group so that
+	// their arrays are not grown again for every commit; empty holds their
+	// lengths when empty.
+	rows  groupRows
+	empty []int
+
 	optedNumbers numberFilter // numbers with an opt-out, so OptedOut rarely queries
+	consent      consentCache // senders and policies, so the consent check never queries
 
 	epMu      sync.Mutex
 	endpoints map[string][]*herald.WebhookEndpoint // epMu guards endpoints (account → enabled endpoints) and secrets
@@ -106,6 +114,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		endpoints: map[string][]*herald.WebhookEndpoint{},
 		cache:     map[string]*herald.Message{},
 		staged:    map[string]*herald.Message{},
+		rows:      newGroupRows(),
+		empty:     make([]int, len(groupKinds)),
 		secrets:   map[string]string{},
 	}
 	if s.multi, err = prepareMulti(w); err != nil {
@@ -126,6 +136,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadOptedNumbers(); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	if err := s.consent.load(s); err != nil {
 		s.w.Close()
 		s.r.Close()
 		return nil, err
@@ -258,8 +273,9 @@ func (s *Store) commit(batch []*op) {
 		s.finish(batch, errUnavailable(err))
 		return
 	}
-	w := &wtx{ctx: ctx, tx: tx, s: s, opRows: newGroupRows()}
-	group := newGroupRows()
+	s.rows.truncate(s.empty) // left over by a group that failed
+	w := &wtx{ctx: ctx, tx: tx, s: s, rows: s.rows}
+	var before []int // lengths of w.rows before the current op
 	clear(s.staged)
 	for _, o := range batch {
 		if _, err := w.exec("savepoint"); err != nil {
@@ -268,7 +284,7 @@ func (s *Store) commit(batch []*op) {
 			return
 		}
 		w.opStaged = w.opStaged[:0]
-		w.opRows.reset()
+		before = w.rows.lengths(before)
 		o.err = o.fn(w)
 		if o.err != nil && resourceError(o.err) {
 			o.err = errUnavailable(o.err)
@@ -277,9 +293,9 @@ func (s *Store) commit(batch []*op) {
 			for _, m := range w.opStaged {
 				s.staged[m.ID] = m
 			}
-			w.opRows.mergeInto(group)
 		}
 		if o.err != nil {
+			w.rows.truncate(before)
 			if _, err := w.exec("rollback"); err != nil {
 				// SQLite may have rolled the whole transaction back
 				// already (a full disk, an I/O error): report the cause.
@@ -295,7 +311,7 @@ func (s *Store) commit(batch []*op) {
 		}
 	}
 	for _, k := range groupKinds {
-		if err := w.flushMulti(group[k]); err != nil {
+		if err := w.flushMulti(w.rows[k]); err != nil {
 			tx.Rollback()
 			s.finish(batch, errUnavailable(err))
 			return
@@ -371,7 +387,7 @@ type wtx struct {
 	tx       *sql.Tx
 	s        *Store
 	opStaged []*herald.Message // message states the current op changed
-	opRows   groupRows         // rows the current op adds to the group's final writes
+	rows     groupRows         // rows written once for the whole group, before its commit
 }
 
 // stage records a message's new state, to be cached if the op succeeds

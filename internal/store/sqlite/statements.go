@@ -26,7 +26,7 @@ var statements = map[string]string{
 	"orphan.delete": `DELETE FROM orphan_receipts WHERE id = ?`,
 	"orphan.unkey":  `DELETE FROM orphan_keys WHERE orphan_id = ?`,
 
-	"expire.unsent": `SELECT id FROM messages WHERE status IN ('accepted', 'scheduled', 'queued')
+	"expire.unsent": `SELECT id FROM messages WHERE ` + pendingStatus + ` AND status != 'sending'
 		AND valid_until != 0 AND valid_until < ? LIMIT 10000`,
 	"expire.sent": `SELECT message_id, seq FROM parts WHERE status = 'sent' AND submitted_at < ? LIMIT 10000`,
 
@@ -40,6 +40,12 @@ var statements = map[string]string{
 	"delivery.endpoint":        `SELECT endpoint_id FROM deliveries WHERE id = ?`,
 	"delivery.disableEndpoint": `UPDATE deliveries SET state = 'disabled' WHERE endpoint_id = ? AND state = 'pending'`,
 }
+
+// pendingStatus selects the messages that are not final, in the very
+// form of the WHERE clause of the partial index messages_pending
+// (migration 0009): SQLite uses a partial index only for a query whose
+// WHERE clause contains that term.
+const pendingStatus = `(status = 'accepted' OR status = 'scheduled' OR status = 'queued' OR status = 'sending')`
 
 const messageColumns = `id, account_id, to_addr, from_addr, body, type, status, encoding, part_count,
 	send_at, valid_until, callback_url, reference, metadata, smart_encoding, carrier, error_code,
