@@ -228,9 +228,10 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	// Cluster mode: the carriers' binds are leased across the nodes
 	// (the built-in simulator is each node's own, not leased).
 	var mgr *cluster.Manager
-	clusterStore, clustered := st.(store.Cluster)
-	if clustered && clusterStore.Node() != "" {
-		binds := map[string]int{}
+	var binds map[string]int // the leased carriers' binds
+	clusterStore, _ := st.(store.Cluster)
+	if clusterStore != nil && clusterStore.Node() != "" {
+		binds = map[string]int{}
 		for _, cc := range cfg.Carriers {
 			if !(useSim && cc.Name == "simulator") {
 				binds[cc.Name] = max(cc.Binds, 1)
@@ -245,8 +246,6 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 			return err
 		}
 		log.Info("cluster mode", "node", clusterStore.Node())
-	} else {
-		clustered = false
 	}
 	var links []dispatch.Link
 	var names []string
@@ -274,7 +273,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		if cc.DestTON != nil && cc.DestNPI != nil {
 			c.DestTON, c.DestNPI = uint8(*cc.DestTON), uint8(*cc.DestNPI)
 		}
-		if mgr != nil && !(useSim && cc.Name == "simulator") {
+		if _, leased := binds[cc.Name]; leased {
 			c.Slots = mgr
 		}
 		links = append(links, carrier.New(c, receipts, log))
@@ -307,7 +306,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	dopts := dispatch.Options{Store: verify.Recovering{DispatchStore: st}, Links: links, ReceiptWindow: time.Duration(cfg.ReceiptWindow),
 		Router: router, DownAfter: time.Duration(cfg.Routing.DownAfter), Limits: limits,
 		Changed: wake, Logger: log.With("component", "dispatch")}
-	if clustered {
+	if mgr != nil {
 		dopts.Cluster, dopts.Leader = clusterStore, mgr.Leader
 	}
 	disp := dispatch.New(dopts)

@@ -235,14 +235,8 @@ func (m *Manager) tick(ctx context.Context) {
 	if err := st.Heartbeat(ctx, m.o.Addr, m.o.Version); err != nil {
 		m.warn(ctx, "cluster: heartbeat failed", "err", err)
 	}
-	if nodes, err := st.Nodes(ctx, m.o.TTL); err == nil {
-		n := int32(0)
-		for _, nd := range nodes {
-			if nd.Alive {
-				n++
-			}
-		}
-		m.alive.Store(max(n, 1))
+	if n, err := st.LiveNodes(ctx, m.o.TTL); err == nil {
+		m.alive.Store(int32(max(n, 1)))
 	}
 	m.renew(ctx, start)
 	m.expire(time.Now())

@@ -40,6 +40,9 @@ type Cluster interface {
 	Heartbeat(ctx context.Context, addr, version string) error
 	// Nodes lists the nodes; Alive means a heartbeat within alive.
 	Nodes(ctx context.Context, alive time.Duration) ([]Node, error)
+	// LiveNodes counts the nodes with a heartbeat within alive (cheaper
+	// than Nodes, which also counts what each owns).
+	LiveNodes(ctx context.Context, alive time.Duration) (int, error)
 	// DeadNodes returns the nodes whose last heartbeat is older than
 	// alive.
 	DeadNodes(ctx context.Context, alive time.Duration) ([]string, error)

@@ -151,6 +151,17 @@ func (s *Store) Nodes(ctx context.Context, alive time.Duration) ([]store.Node, e
 	})
 }
 
+// LiveNodes implements store.Cluster.
+func (s *Store) LiveNodes(ctx context.Context, alive time.Duration) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE heartbeat_at >= now() - $1 * interval '1 millisecond'`,
+		alive.Milliseconds()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: live nodes: %w", err)
+	}
+	return n, nil
+}
+
 // DeadNodes implements store.Cluster.
 func (s *Store) DeadNodes(ctx context.Context, alive time.Duration) ([]string, error) {
 	ids, err := strs(s.pool.Query(ctx, `SELECT id FROM nodes WHERE heartbeat_at < now() - $1 * interval '1 millisecond'

@@ -661,6 +661,9 @@ func TestClusterNodes(t *testing.T) {
 	if nodes, err := a.Nodes(ctx, time.Minute); err != nil || len(nodes) != 2 || !nodes[0].Alive || nodes[1].Alive {
 		t.Fatalf("nodes %+v, %v; want a alive, b not", nodes, err)
 	}
+	if n, err := a.LiveNodes(ctx, time.Minute); err != nil || n != 1 {
+		t.Fatalf("live nodes %d, %v; want 1 (a)", n, err)
+	}
 	if err := b.Heartbeat(ctx, "10.0.0.2:8080", "v2"); err != nil { // back
 		t.Fatal(err)
 	}
