@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-sms/herald/internal/cluster"
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/smscsim"
 	"github.com/herald-sms/herald/internal/store"
@@ -262,8 +263,11 @@ func TestClusterKillNode(t *testing.T) {
 			h := slotHolders(v.Nodes)
 			if len(h) == 2 && !slices.Contains(slices.Collect(maps.Values(h)), killedName) {
 				t.Logf("bind slots taken over %v after the kill: %v", time.Since(killedAt).Round(100*time.Millisecond), h)
-				if d := time.Since(killedAt); d > 20*time.Second {
-					t.Errorf("takeover took %v, want about 15 s", d)
+				// A slot lease runs out TTL after its last renewal, and a
+				// live node looks for free slots every Renew: allow two
+				// more rounds for a machine this busy.
+				if d, most := time.Since(killedAt), cluster.DefaultTTL+3*cluster.DefaultRenew; d > most {
+					t.Errorf("takeover took %v, want at most %v", d, most)
 				}
 				break
 			}

@@ -189,7 +189,9 @@ func TestBucketSettlesAtCap(t *testing.T) {
 
 // TestClusterRateLeavesRoomForBurst: a node's bucket rate plus its burst
 // never exceeds its share of the carrier's TPS, so the nodes together
-// never exceed the carrier's TPS in any second.
+// never exceed the carrier's TPS in any second; from 50/s a node uses at
+// least 90 % of its share. (Below 2/s a share cannot hold: the bucket
+// admits at least one submit at once. docs/cluster.md says so.)
 func TestClusterRateLeavesRoomForBurst(t *testing.T) {
 	for _, share := range []float64{2, 10, 49, 50, 51, 125, 250, 500, 1000, 5000} {
 		r := clusterRate(share)
@@ -197,8 +199,8 @@ func TestClusterRateLeavesRoomForBurst(t *testing.T) {
 		if got := r + b.burst(); got > share+1e-9 {
 			t.Errorf("share %g: rate %g + burst %g = %g, more than the share", share, r, b.burst(), got)
 		}
-		if r < share*(1-clusterMargin)/2 {
-			t.Errorf("share %g: rate %g, less than half of it", share, r)
+		if share >= 50 && r < 0.9*share {
+			t.Errorf("share %g: rate %g, less than 90 %% of it (the margin is 5 %%, the burst 2 %%)", share, r)
 		}
 	}
 }

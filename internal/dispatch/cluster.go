@@ -81,12 +81,14 @@ func (d *Dispatcher) giveBack(ctx context.Context, ln *lane) {
 	}
 	var ids []string
 	var keep []*job
+	seen := map[string]bool{}
 	for _, j := range jobs {
 		if j.m.Ephemeral {
 			keep = append(keep, j) // only this node can send it
 			continue
 		}
-		if !slices.Contains(ids, j.m.ID) {
+		if !seen[j.m.ID] {
+			seen[j.m.ID] = true
 			ids = append(ids, j.m.ID)
 		}
 	}

@@ -162,6 +162,7 @@ func TestRegionNationalNumbers(t *testing.T) {
 	} {
 		n, err := phonenumbers.Parse(c.raw, c.region)
 		if err != nil {
+			t.Errorf("%s (%s): the library cannot parse it: %v", c.raw, c.region, err)
 			continue
 		}
 		wantRegion, wantValid := library(n)

@@ -27,6 +27,11 @@ var _ store.Cluster = (*Store)(nil)
 // created".
 const workChannel = "herald_work"
 
+// notifyWork is the statement that announces work. Channels are per
+// database: the payload names the schema (one Herald cluster's tables),
+// so that clusters in other schemas of the database are not woken.
+const notifyWork = "SELECT pg_notify('" + workChannel + "', current_schema())"
+
 // pendingStatuses are the message statuses with work left before the
 // carrier's answer.
 const pendingStatuses = `('accepted', 'scheduled', 'queued', 'sending')`
@@ -108,15 +113,22 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	// evaluated at once, which would leave pooled empty below.)
 	conn := pooled.Hijack()
 	defer conn.Close(context.Background())
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, "LISTEN "+workChannel); err != nil {
 		return err
 	}
 	s.signal()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		s.signal()
+		if n.Payload == schema {
+			s.signal()
+		}
 	}
 }
 
@@ -305,7 +317,7 @@ func (s *Store) unown(ctx context.Context, where string, args ...any) (int, erro
 		return 0, err
 	}
 	if tag.RowsAffected() > 0 {
-		if _, err := tx.Exec(ctx, "NOTIFY "+workChannel); err != nil {
+		if _, err := tx.Exec(ctx, notifyWork); err != nil {
 			return 0, err
 		}
 	}

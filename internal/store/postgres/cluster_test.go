@@ -307,11 +307,21 @@ func TestDeleteEndpointWaitsForQueuedDeliveries(t *testing.T) {
 	// delivery is committed first.
 	// (Another connection: pg_stat_activity stays as it was within a
 	// transaction.)
+	// Blocked by this transaction (pg_blocking_pids), not by any other
+	// test's on the same database.
 	watch := connect(t, url)
+	var pid int
+	if err := tx.QueryRow(t.Context(), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
 	for waiting := 0; waiting == 0; {
 		if err := watch.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM webhook_endpoints%'`).Scan(&waiting); err != nil {
+			WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE 'DELETE FROM webhook_endpoints%'`, pid).Scan(&waiting); err != nil {
 			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the endpoint's delete never waited for the transaction's share lock")
 		}
 	}
 	if _, err := tx.Exec(t.Context(), `INSERT INTO deliveries (id, account_id, message_id, event_id, endpoint_id, url,

@@ -272,6 +272,9 @@ func TestClusterClaimConcurrent(t *testing.T) {
 		}
 	}
 	t.Logf("claimed: %v", perNode)
+	if perNode["a"] == 0 || perNode["b"] == 0 {
+		t.Errorf("claimed %v: both nodes should have claimed some (they claim side by side)", perNode)
+	}
 }
 
 func TestClusterFencing(t *testing.T) {
@@ -712,9 +715,8 @@ func TestClusterWork(t *testing.T) {
 	t.Parallel()
 	_, a, b, acc := clusterOf(t)
 	// The first signal says b listens (it comes once LISTEN is done);
-	// from then on a notification is not missed. (Notifications are
-	// per database, so other tests' may wake b too: this test can only
-	// fail, not pass, because of the lack of one.)
+	// from then on a notification is not missed. Other tests notify on
+	// the same database, but in other schemas: those do not wake b.
 	waitWork := func(what string) {
 		t.Helper()
 		select {

@@ -81,7 +81,10 @@ type group struct {
 	numbers map[string]bool
 }
 
-type opState struct{ changes }
+type opState struct {
+	changes
+	notified bool // a notification of unowned work is queued (once per op)
+}
 
 type delivery struct {
 	id, accountID, messageID, eventID, endpointID, url, secret string
@@ -105,7 +108,7 @@ func newGroup() *group {
 		idem: map[string]idempotency{}, inbound: map[string]bool{}, srcs: map[string]int64{},
 		numbers: map[string]bool{}}
 }
-func newOpState() *opState { return &opState{changes{msgs: map[string]*herald.Message{}}} }
+func newOpState() *opState { return &opState{changes: changes{msgs: map[string]*herald.Message{}}} }
 
 // merge adds a successful op's changes to the group.
 func (g *group) merge(o *opState) {

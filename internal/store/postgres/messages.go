@@ -145,10 +145,11 @@ func (w *wtx) createMessage(it *store.NewMessage) error {
 	}
 	w.op.msgs[m.ID] = copyMessage(m)
 	w.op.created = append(w.op.created, m.ID)
-	if w.s.cl.node != "" && m.Owner == "" && !m.Status.Final() {
+	if w.s.cl.node != "" && m.Owner == "" && !m.Status.Final() && !w.op.notified {
+		w.op.notified = true
 		// Another node claims it (when due): tell the nodes. PostgreSQL
 		// delivers it at the commit, once per transaction.
-		w.later("NOTIFY " + workChannel)
+		w.later(notifyWork)
 	}
 	w.op.events = append(w.op.events, herald.Event{ID: herald.NewID("evt", m.CreatedAt.UnixMilli()),
 		AccountID: m.AccountID, MessageID: m.ID, Type: herald.EventType(m.Status), Status: m.Status,

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -267,8 +269,12 @@ func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 	for _, id := range orphans {
 		var keys, to, code, stat, rerr string
 		var at int64
-		if err := b.w.queryRow("orphan.get", id).Scan(&keys, &to, &at, &code, &stat, &rerr); err != nil {
+		err := b.w.queryRow("orphan.get", id).Scan(&keys, &to, &at, &code, &stat, &rerr)
+		if errors.Is(err, sql.ErrNoRows) {
 			continue // already applied through another key
+		}
+		if err != nil {
+			return err
 		}
 		if _, err := b.w.exec("orphan.delete", id); err != nil {
 			return err
@@ -305,8 +311,11 @@ func (b *batch) receipt(r store.Receipt) error {
 		rows.Close()
 		for _, ref := range refs {
 			st, idx, err := b.part(ref)
+			if herald.ErrorKind(err) == herald.KindNotFound {
+				continue // the key outlived its message
+			}
 			if err != nil {
-				continue
+				return err // a database failure: the whole call fails, nothing half-applied
 			}
 			ok, err := b.transition(st, idx, store.Transition{PartRef: ref, To: r.To, At: r.At, Carrier: r.Carrier,
 				CarrierCode: r.CarrierCode, ReceiptStat: r.ReceiptStat, ReceiptErr: r.ReceiptErr})
