@@ -87,9 +87,6 @@ func (l *Link) receipt(r *smpp.Request, sm *pdu.ShortMessage) {
 	if err != nil || len(keys) == 0 {
 		keys = []string{strings.TrimSpace(rc.ID)}
 	}
-	if l.cfg.OnReceipt != nil {
-		l.cfg.OnReceipt(to, l.timed.take(keys, time.Now()))
-	}
 	code := rc.Stat
 	if code == "" {
 		code = rc.State.String()
@@ -157,6 +154,12 @@ func (l *Link) storeReceipts(ctx context.Context) {
 		if err := l.sink.ApplyReceipts(ctx, rs); err != nil {
 			l.log.Error("storing receipts failed; asking the carrier to retry", "receipts", len(rs), "err", err)
 			status = pdu.StatusXTAppn
+		} else if l.cfg.OnReceipt != nil {
+			// Health and latency count a receipt once it is stored: one
+			// the carrier must send again is not counted twice.
+			for _, r := range rs {
+				l.cfg.OnReceipt(r.To, l.timed.take(r.CorrelationKeys, r.At))
+			}
 		}
 		for i := range batch {
 			batch[i].req.Respond(status, nil)

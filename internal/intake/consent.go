@@ -20,10 +20,14 @@ type Consent interface {
 	OptedOut(ctx context.Context, accountID, number, sender string) (bool, error)
 }
 
-// policies caches the account's policy for one Submit.
+// policies caches the account's policy, and the last sender's owner,
+// for one Submit (a batch's messages usually share their sender).
 type policies struct {
-	p   *herald.Policy
-	any bool // the account may use senders nobody registered
+	p      *herald.Policy
+	any    bool // the account may use senders nobody registered
+	from   string
+	sender *herald.Sender // from's owner, nil when nobody registered it
+	looked bool           // from and sender are set
 }
 
 // checkConsent refuses a message from a sender the account may not use
@@ -59,10 +63,14 @@ func (s *Service) checkConsent(ctx context.Context, accountID string, m *herald.
 		}
 	}
 	if m.From != s.o.DefaultFrom {
-		snd, err := c.SenderByAddress(ctx, m.From)
-		if err != nil && herald.ErrorKind(err) != herald.KindNotFound {
-			return err
+		if !pc.looked || pc.from != m.From {
+			snd, err := c.SenderByAddress(ctx, m.From)
+			if err != nil && herald.ErrorKind(err) != herald.KindNotFound {
+				return err
+			}
+			pc.from, pc.sender, pc.looked = m.From, snd, true
 		}
+		snd := pc.sender
 		if (snd != nil && snd.AccountID != accountID) || (snd == nil && !pc.any) {
 			return &herald.Error{Kind: herald.KindForbidden, Code: "sender_not_owned", Field: "from",
 				Message: "this sender is registered by another account, or this account registered its senders (POST /v1/senders) and this is not one of them"}

@@ -115,3 +115,28 @@ func TestConsent(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentSenderPerMessage: a batch whose messages change sender is
+// checked message by message (the sender's owner is looked up again when
+// the sender changes, and reused while it does not).
+func TestConsentSenderPerMessage(t *testing.T) {
+	t.Parallel()
+	s := testService()
+	s.o.Store = &memMessages{}
+	s.o.Consent = &fakeConsent{senders: map[string]string{"12345": "acc_1", "54321": "acc_2"}, out: map[string]bool{}}
+	reqs := []Request{{From: "12345"}, {From: "12345"}, {From: "54321"}, {From: "12345"}, {From: "54321"}, {From: "54321"}}
+	for i := range reqs {
+		reqs[i].To, reqs[i].Body = "+447911123457", "hi"
+	}
+	res, err := s.Submit(t.Context(), "acc_1", reqs, Idempotency{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		e, _ := r.Err.(*herald.Error)
+		refused := e != nil && e.Code == "sender_not_owned"
+		if want := reqs[i].From == "54321"; refused != want || (!refused && r.Err != nil) {
+			t.Errorf("message %d from %s: %v, want refused %v", i, reqs[i].From, r.Err, want)
+		}
+	}
+}

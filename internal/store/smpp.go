@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"github.com/herald-sms/herald/internal/herald"
 )
@@ -49,4 +50,53 @@ type ClientOutbox interface {
 	AckClientMessages(ctx context.Context, accountID string, seqs []int64) error
 	// ClientOutboxAccounts returns the accounts that have rows waiting.
 	ClientOutboxAccounts(ctx context.Context) ([]string, error)
+}
+
+// ReceiptBodyLen is how much of the body an SMPP client receipt carries
+// (its text: field shows 20 characters).
+const ReceiptBodyLen = 20
+
+// ClientReceiptOf returns what an SMPP client receipt says of m after the
+// change cause, when m's status calls for one (final, or sent for an
+// intermediate notification): the parts delivered, the carrier error
+// (the cause's, else the first part's) and the start of the body. Both
+// stores queue it in the client outbox; whether the client asked for it
+// is WantsClientReceipt.
+func ClientReceiptOf(m *herald.Message, cause *Transition) (delivered int, errCode, body string, ok bool) {
+	if !m.Status.Final() && m.Status != herald.StatusSent {
+		return 0, "", "", false
+	}
+	for _, p := range m.Parts {
+		if p.Status == herald.StatusDelivered {
+			delivered++
+		}
+		if p.ReceiptErr != "" && errCode == "" {
+			errCode = p.ReceiptErr
+		}
+	}
+	if cause.ReceiptErr != "" {
+		errCode = cause.ReceiptErr
+	}
+	body = m.Body
+	if utf8.RuneCountInString(body) > ReceiptBodyLen {
+		body = string([]rune(body)[:ReceiptBodyLen])
+	}
+	return delivered, errCode, body, true
+}
+
+// WantsClientReceipt reports whether a message whose SMPP source asked
+// registered_delivery rd gets a receipt for status to: bit 4 for the
+// intermediate "sent", bits 0-1 for final states (1 any, 2 failures
+// only). SQLite's receiptInserts states the same rule in SQL.
+func WantsClientReceipt(rd int64, to herald.Status) bool {
+	if to == herald.StatusSent {
+		return rd&16 != 0
+	}
+	switch rd & 3 {
+	case 1:
+		return true
+	case 2:
+		return to != herald.StatusDelivered
+	}
+	return false
 }

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
 )
 
 // The SMPP server's tables (migration 0004): smpp_users, smpp_sources and
@@ -59,52 +59,16 @@ const outboxLockSQL = `SELECT count(pg_advisory_xact_lock(` + outboxLocks + `, h
 	(SELECT DISTINCT hashtext(account_id) AS h FROM unnest($1::text[], $2::boolean[]) AS v(account_id, needs_user)
 	 WHERE NOT needs_user OR EXISTS (SELECT 1 FROM smpp_users u WHERE u.account_id = v.account_id) ORDER BY 1) AS l`
 
-// receiptBodyLen is how much of the body a receipt carries (its text:
-// field shows 20 characters).
-const receiptBodyLen = 20
-
-// wantsReceipt reports whether a message whose source asked rd gets a
-// receipt for status to (the same rule as SQLite's receiptInserts).
-func wantsReceipt(rd int64, to herald.Status) bool {
-	if to == herald.StatusSent {
-		return rd&16 != 0
-	}
-	switch rd & 3 {
-	case 1:
-		return true
-	case 2:
-		return to != herald.StatusDelivered
-	}
-	return false
-}
-
 // queueClientReceipt adds st's new status to the client outbox, when the
 // message came from an SMPP client that asked for it.
 func (b *batch) queueClientReceipt(st *msgState) {
 	m, cause := st.m, st.cause
-	if !m.Status.Final() && m.Status != herald.StatusSent {
+	delivered, errCode, body, ok := store.ClientReceiptOf(m, cause)
+	if !ok {
 		return
 	}
-	rd, ok := b.w.g.srcs[m.ID]
-	if !ok || !wantsReceipt(rd, m.Status) {
+	if rd, src := b.w.g.srcs[m.ID]; !src || !store.WantsClientReceipt(rd, m.Status) {
 		return
-	}
-	delivered := 0
-	var errCode string
-	for _, p := range m.Parts {
-		if p.Status == herald.StatusDelivered {
-			delivered++
-		}
-		if p.ReceiptErr != "" && errCode == "" {
-			errCode = p.ReceiptErr
-		}
-	}
-	if cause.ReceiptErr != "" {
-		errCode = cause.ReceiptErr
-	}
-	body := m.Body
-	if utf8.RuneCountInString(body) > receiptBodyLen {
-		body = string([]rune(body)[:receiptBodyLen])
 	}
 	b.w.add(outboxInserts, m.AccountID, string(herald.ClientReceipt), m.ID, string(m.Status), m.From, m.To, body,
 		errCode, m.PartCount, delivered, ns(m.CreatedAt), ns(cause.At), ns(cause.At), false)

@@ -388,7 +388,7 @@ func (b *batch) flushOne(st *msgState) error {
 		b.addEvent(&events[i])
 	}
 	if st.m.Status != before {
-		b.queueClientReceipt(st, st.cause)
+		b.queueClientReceipt(st)
 	}
 	if notify != nil {
 		return b.deliveries(st.m, notify)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/herald-sms/herald/internal/herald"
 	"github.com/herald-sms/herald/internal/store"
@@ -36,36 +35,17 @@ var (
 			       OR ((s.registered_delivery & 3) = 2 AND v.column2 != 'delivered')))`}
 )
 
-// receiptBodyLen is how much of the body a receipt carries (its text:
-// field shows 20 characters).
-const receiptBodyLen = 20
-
 // queueClientReceipt adds st's new status to the client outbox rows of
-// the batch (kept only for messages an SMPP client asked receipts for).
-func (b *batch) queueClientReceipt(st *msgState, cause *store.Transition) {
+// the batch (kept only for messages an SMPP client asked receipts for:
+// receiptInserts joins smpp_sources, the rule of store.WantsClientReceipt).
+func (b *batch) queueClientReceipt(st *msgState) {
 	m := st.m
-	if !m.Status.Final() && m.Status != herald.StatusSent {
+	delivered, errCode, body, ok := store.ClientReceiptOf(m, st.cause)
+	if !ok {
 		return
 	}
-	delivered := 0
-	var errCode string
-	for _, p := range m.Parts {
-		if p.Status == herald.StatusDelivered {
-			delivered++
-		}
-		if p.ReceiptErr != "" && errCode == "" {
-			errCode = p.ReceiptErr
-		}
-	}
-	if cause.ReceiptErr != "" {
-		errCode = cause.ReceiptErr
-	}
-	body := m.Body
-	if utf8.RuneCountInString(body) > receiptBodyLen {
-		body = string([]rune(body)[:receiptBodyLen])
-	}
 	b.outbox.add(m.ID, string(m.Status), m.From, m.To, body, errCode, m.PartCount, delivered,
-		ns(m.CreatedAt), ns(cause.At))
+		ns(m.CreatedAt), ns(st.cause.At))
 }
 
 // CreateSMPPUser implements store.SMPPUsers.
