@@ -311,6 +311,7 @@ func TestBenchResultLine(t *testing.T) {
 // The figures are of the client and the server on the same CPUs; docs/bench.md
 // describes the two-process run whose figures are published.
 func BenchmarkPlatform(b *testing.B) {
+	tuneGC(os.Getenv) // as `herald serve` does
 	for _, batch := range []int{1, 100} {
 		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
 			m := &Main{Stdout: io.Discard, Stderr: io.Discard}

@@ -38,6 +38,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(m.Stderr, cfg.LogLevel)
+	tuneGC(os.Getenv)
 	rctx, stopReload := context.WithCancel(ctx)
 	var reloads sync.WaitGroup
 	defer func() { stopReload(); reloads.Wait() }()
