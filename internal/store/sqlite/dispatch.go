@@ -250,8 +250,15 @@ func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error
 func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 	p := st.m.Parts[i]
 	var orphans []int64
+	keys := &b.w.s.receipts
+	sent := &sentPart{ref: store.PartRef{MessageID: st.m.ID, Seq: p.Seq}, keys: make([]string, 0, len(t.CorrelationKeys))}
+	b.w.opKeys.sent = append(b.w.opKeys.sent, sent)
 	for _, k := range t.CorrelationKeys {
 		b.corr.add(t.Carrier, k, st.m.ID, p.Seq)
+		sent.keys = append(sent.keys, receiptKey(t.Carrier, k))
+		if !keys.mayHaveOrphan(t.Carrier, k) {
+			continue
+		}
 		rows, err := b.w.query("orphan.find", t.Carrier, k)
 		if err != nil {
 			return err
@@ -282,6 +289,9 @@ func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 		if _, err := b.w.exec("orphan.unkey", id); err != nil {
 			return err
 		}
+		for _, k := range strings.Fields(keys) {
+			b.w.opKeys.unorphan = append(b.w.opKeys.unorphan, receiptKey(t.Carrier, k))
+		}
 		if _, err := b.transition(st, i, store.Transition{PartRef: store.PartRef{MessageID: st.m.ID, Seq: p.Seq},
 			To: herald.Status(to), At: tm(at), Carrier: t.Carrier, CarrierCode: code, ReceiptStat: stat, ReceiptErr: rerr,
 			Detail: "receipt arrived before the submit response"}); err != nil {
@@ -294,7 +304,29 @@ func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 // receipt applies a delivery receipt to the part its keys name, or keeps
 // it until that part's submit response is recorded.
 func (b *batch) receipt(r store.Receipt) error {
+	apply := func(ref store.PartRef) (bool, error) {
+		st, idx, err := b.part(ref)
+		if herald.ErrorKind(err) == herald.KindNotFound {
+			return false, nil // the key outlived its message
+		}
+		if err != nil {
+			return false, err // a database failure: the whole call fails, nothing half-applied
+		}
+		return b.transition(st, idx, store.Transition{PartRef: ref, To: r.To, At: r.At, Carrier: r.Carrier,
+			CarrierCode: r.CarrierCode, ReceiptStat: r.ReceiptStat, ReceiptErr: r.ReceiptErr})
+	}
 	for _, k := range r.CorrelationKeys {
+		// The part this key was last sent under, if the writer knows it.
+		if sp := b.w.s.receipts.sentPart(r.Carrier, k); sp != nil {
+			ok, err := apply(sp.ref)
+			if err != nil {
+				return err
+			}
+			if ok {
+				b.w.opKeys.done = append(b.w.opKeys.done, receiptKey(r.Carrier, k))
+				return nil
+			}
+		}
 		rows, err := b.w.query("corr.find", r.Carrier, k)
 		if err != nil {
 			return err
@@ -310,22 +342,16 @@ func (b *batch) receipt(r store.Receipt) error {
 		}
 		rows.Close()
 		for _, ref := range refs {
-			st, idx, err := b.part(ref)
-			if herald.ErrorKind(err) == herald.KindNotFound {
-				continue // the key outlived its message
-			}
-			if err != nil {
-				return err // a database failure: the whole call fails, nothing half-applied
-			}
-			ok, err := b.transition(st, idx, store.Transition{PartRef: ref, To: r.To, At: r.At, Carrier: r.Carrier,
-				CarrierCode: r.CarrierCode, ReceiptStat: r.ReceiptStat, ReceiptErr: r.ReceiptErr})
-			if err != nil || ok {
+			if ok, err := apply(ref); err != nil || ok {
 				return err
 			}
 		}
 		if len(refs) > 0 {
 			return nil // matched, but a duplicate or late receipt: ignored by the state machine
 		}
+	}
+	for _, k := range r.CorrelationKeys {
+		b.w.s.receipts.orphans[receiptKey(r.Carrier, k)] = struct{}{}
 	}
 	res, err := b.w.exec("orphan.insert", r.Carrier, strings.Join(r.CorrelationKeys, " "), string(r.To), ns(r.At),
 		r.CarrierCode, r.ReceiptStat, r.ReceiptErr)

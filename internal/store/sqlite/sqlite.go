@@ -52,6 +52,11 @@ type Store struct {
 	cache  map[string]*herald.Message
 	staged map[string]*herald.Message
 
+	// receipts holds what the writer knows of correlation keys, so that
+	// most submit responses and receipts need no query (receipts.go).
+	// Only the writer goroutine touches it.
+	receipts receiptKeys
+
 	// rows are the group's rows written once before its commit (only the
 	// writer goroutine touches them), kept from group to group so that
 	// their arrays are not grown again for every commit; empty holds their
@@ -117,6 +122,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		rows:      newGroupRows(),
 		empty:     make([]int, len(groupKinds)),
 		secrets:   map[string]string{},
+		receipts:  newReceiptKeys(),
 	}
 	if s.multi, err = prepareMulti(w); err != nil {
 		s.w.Close()
@@ -141,6 +147,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.consent.load(s); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, err
+	}
+	if err := s.receipts.load(s.w); err != nil {
 		s.w.Close()
 		s.r.Close()
 		return nil, err
@@ -277,6 +288,7 @@ func (s *Store) commit(batch []*op) {
 	w := &wtx{ctx: ctx, tx: tx, s: s, rows: s.rows}
 	var before []int // lengths of w.rows before the current op
 	clear(s.staged)
+	s.receipts.group.reset()
 	for _, o := range batch {
 		if _, err := w.exec("savepoint"); err != nil {
 			tx.Rollback()
@@ -284,6 +296,7 @@ func (s *Store) commit(batch []*op) {
 			return
 		}
 		w.opStaged = w.opStaged[:0]
+		w.opKeys.reset()
 		before = w.rows.lengths(before)
 		o.err = o.fn(w)
 		if o.err != nil && resourceError(o.err) {
@@ -293,6 +306,7 @@ func (s *Store) commit(batch []*op) {
 			for _, m := range w.opStaged {
 				s.staged[m.ID] = m
 			}
+			s.receipts.group.add(&w.opKeys)
 		}
 		if o.err != nil {
 			w.rows.truncate(before)
@@ -349,6 +363,7 @@ func (s *Store) remember() {
 		}
 	}
 	clear(s.staged)
+	s.receipts.commit()
 }
 
 // cached returns a private copy of a message's state from the current
@@ -375,6 +390,7 @@ func copyMessage(m *herald.Message) *herald.Message {
 // finish fails every op of a group that could not commit.
 func (s *Store) finish(batch []*op, err error) {
 	clear(s.staged)
+	s.receipts.group.reset()
 	for _, o := range batch {
 		o.err = err
 		close(o.done)
@@ -387,6 +403,7 @@ type wtx struct {
 	tx       *sql.Tx
 	s        *Store
 	opStaged []*herald.Message // message states the current op changed
+	opKeys   keyChanges        // correlation key changes of the current op, applied once the group commits
 	rows     groupRows         // rows written once for the whole group, before its commit
 }
 

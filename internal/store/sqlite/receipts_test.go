@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"testing"
+	"time"
+
+	"github.com/herald-sms/herald/internal/herald"
+	"github.com/herald-sms/herald/internal/store"
+)
+
+// TestReceiptKeys covers the writer's knowledge of correlation keys
+// (receipts.go): an orphan receipt kept before a restart is still found
+// by its submit response after it; a receipt found through the sent-key
+// cache is applied and its keys forgotten; a key a carrier reused for a
+// second message still reaches the first through the database.
+func TestReceiptKeys(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	acc, err := s.EnsureAccount(ctx, "keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	msgs := make([]*herald.Message, 5)
+	items := make([]*store.NewMessage, len(msgs))
+	for i := range msgs {
+		msgs[i] = testMessage(acc.ID, i, "hello")
+		items[i] = &store.NewMessage{Message: msgs[i]}
+	}
+	if err := s.CreateMessages(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	ref := func(i int) store.PartRef { return store.PartRef{MessageID: msgs[i].ID, Seq: 1} }
+	apply := func(s *Store, ts ...store.Transition) {
+		t.Helper()
+		if _, err := s.Apply(ctx, ts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := func(i int, key string) store.Transition {
+		return store.Transition{PartRef: ref(i), To: herald.StatusSent, At: at, Carrier: "sim", CarrierMessageID: key,
+			CorrelationKeys: []string{key}}
+	}
+	receipt := func(s *Store, key string, to herald.Status) {
+		t.Helper()
+		if err := s.ApplyReceipts(ctx, []store.Receipt{{Carrier: "sim", CorrelationKeys: []string{key}, To: to,
+			At: at.Add(time.Second)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statusOf := func(s *Store, i int) herald.Status {
+		t.Helper()
+		m, err := s.Message(ctx, acc.ID, msgs[i].ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Status
+	}
+	for i := range msgs {
+		apply(s, store.Transition{PartRef: ref(i), To: herald.StatusSending, At: at})
+	}
+
+	// Message 0: its receipt overtakes its response, and Herald restarts
+	// in between.
+	receipt(s, "77", herald.StatusDelivered)
+	if !s.receipts.mayHaveOrphan("sim", "77") {
+		t.Fatal("kept orphan's key not known")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.receipts.mayHaveOrphan("sim", "77") {
+		t.Fatal("kept orphan's key not loaded on open")
+	}
+	apply(s, sent(0, "77"))
+	if got := statusOf(s, 0); got != herald.StatusDelivered {
+		t.Fatalf("orphan kept over a restart: message %s, want delivered", got)
+	}
+	if s.receipts.mayHaveOrphan("sim", "77") {
+		t.Error("applied orphan's key still known")
+	}
+
+	// Message 1: the ordinary way, through the cache.
+	apply(s, sent(1, "88"))
+	if s.receipts.sentPart("sim", "88") == nil {
+		t.Fatal("sent key not cached after its commit")
+	}
+	receipt(s, "88", herald.StatusDelivered)
+	if got := statusOf(s, 1); got != herald.StatusDelivered {
+		t.Fatalf("message 1 %s, want delivered", got)
+	}
+	if s.receipts.sentPart("sim", "88") != nil {
+		t.Error("key of an applied receipt still cached")
+	}
+	receipt(s, "88", herald.StatusUndelivered) // a duplicate: through the database, ignored
+	if got := statusOf(s, 1); got != herald.StatusDelivered {
+		t.Fatalf("duplicate receipt changed message 1 to %s", got)
+	}
+
+	// Messages 2 and 3 share a key (the carrier reused an id): the cache
+	// holds the later one; the earlier is still reached.
+	apply(s, sent(2, "55"))
+	apply(s, sent(3, "55"))
+	receipt(s, "55", herald.StatusDelivered)
+	receipt(s, "55", herald.StatusUndelivered)
+	if a, b := statusOf(s, 2), statusOf(s, 3); a != herald.StatusUndelivered || b != herald.StatusDelivered {
+		t.Fatalf("shared key: messages %s and %s, want undelivered and delivered", a, b)
+	}
+
+	// Message 4: a receipt for a key never sent is kept as an orphan.
+	receipt(s, "66", herald.StatusDelivered)
+	if !s.receipts.mayHaveOrphan("sim", "66") || statusOf(s, 4) != herald.StatusSending {
+		t.Fatal("unknown key's receipt not kept")
+	}
+}
