@@ -82,7 +82,9 @@ func (k *receiptKeys) mayHaveOrphan(carrier, key string) bool {
 }
 
 // sentPart returns the part a key was last sent under, if known.
-func (k *receiptKeys) sentPart(carrier, key string) *sentPart { return k.sent[receiptKey(carrier, key)] }
+func (k *receiptKeys) sentPart(carrier, key string) *sentPart {
+	return k.sent[receiptKey(carrier, key)]
+}
 
 // commit applies the committed group's changes.
 func (k *receiptKeys) commit() {
