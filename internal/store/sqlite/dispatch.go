@@ -426,12 +426,24 @@ func (b *batch) flushOne(st *msgState) error {
 // enabled endpoint of the account that wants it.
 func (b *batch) deliveries(m *herald.Message, ev *herald.Event) error {
 	var payload []byte
+	s := b.w.s
+	// Handed to the webhook worker from memory when there is room
+	// (fresh.go), and then written leased to this process.
+	var reserve time.Duration
+	if s.fresh.room(len(s.freshGroup) + len(b.w.opFresh)) {
+		reserve = s.fresh.reservation()
+	}
 	add := func(endpointID, url, secret string) error {
 		if payload == nil {
 			payload = herald.Payload(ev, m)
 		}
-		b.dels.add(herald.NewID("dlv", ev.At.UnixMilli()), m.AccountID, m.ID, ev.ID, endpointID, url, secret,
-			payload, ns(ev.At), ns(ev.At), "pending")
+		id, next := herald.NewID("dlv", ev.At.UnixMilli()), ev.At.Add(reserve)
+		b.dels.add(id, m.AccountID, m.ID, ev.ID, endpointID, url, secret, payload, ns(next), ns(ev.At), "pending")
+		if reserve > 0 {
+			b.w.opFresh = append(b.w.opFresh, &herald.Delivery{ID: id, AccountID: m.AccountID, EventID: ev.ID,
+				EndpointID: endpointID, URL: url, Secret: secret, Payload: payload, NextAt: next, State: "pending",
+				CreatedAt: ev.At})
+		}
 		return nil
 	}
 	if m.CallbackURL != "" {

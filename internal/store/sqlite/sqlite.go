@@ -57,6 +57,12 @@ type Store struct {
 	// Only the writer goroutine touches it.
 	receipts receiptKeys
 
+	// fresh hands new webhook deliveries to ClaimDeliveries from memory
+	// (fresh.go); freshGroup holds those of the committing group's
+	// successful ops (writer goroutine only).
+	fresh      freshDeliveries
+	freshGroup []*herald.Delivery
+
 	// rows are the group's rows written once before its commit (only the
 	// writer goroutine touches them), kept from group to group so that
 	// their arrays are not grown again for every commit; empty holds their
@@ -289,6 +295,8 @@ func (s *Store) commit(batch []*op) {
 	var before []int // lengths of w.rows before the current op
 	clear(s.staged)
 	s.receipts.group.reset()
+	clear(s.freshGroup)
+	s.freshGroup = s.freshGroup[:0]
 	for _, o := range batch {
 		if _, err := w.exec("savepoint"); err != nil {
 			tx.Rollback()
@@ -297,6 +305,7 @@ func (s *Store) commit(batch []*op) {
 		}
 		w.opStaged = w.opStaged[:0]
 		w.opKeys.reset()
+		w.opFresh = w.opFresh[:0]
 		before = w.rows.lengths(before)
 		o.err = o.fn(w)
 		if o.err != nil && resourceError(o.err) {
@@ -307,6 +316,7 @@ func (s *Store) commit(batch []*op) {
 				s.staged[m.ID] = m
 			}
 			s.receipts.group.add(&w.opKeys)
+			s.freshGroup = append(s.freshGroup, w.opFresh...)
 		}
 		if o.err != nil {
 			w.rows.truncate(before)
@@ -364,6 +374,9 @@ func (s *Store) remember() {
 	}
 	clear(s.staged)
 	s.receipts.commit()
+	s.fresh.add(s.freshGroup)
+	clear(s.freshGroup)
+	s.freshGroup = s.freshGroup[:0]
 }
 
 // cached returns a private copy of a message's state from the current
@@ -391,6 +404,8 @@ func copyMessage(m *herald.Message) *herald.Message {
 func (s *Store) finish(batch []*op, err error) {
 	clear(s.staged)
 	s.receipts.group.reset()
+	clear(s.freshGroup)
+	s.freshGroup = s.freshGroup[:0]
 	for _, o := range batch {
 		o.err = err
 		close(o.done)
@@ -404,6 +419,7 @@ type wtx struct {
 	s        *Store
 	opStaged []*herald.Message // message states the current op changed
 	opKeys   keyChanges        // correlation key changes of the current op, applied once the group commits
+	opFresh  []*herald.Delivery // webhook deliveries the current op created leased to this process (fresh.go)
 	rows     groupRows         // rows written once for the whole group, before its commit
 }
 

@@ -73,7 +73,10 @@ func (s *Store) DeleteEndpoint(ctx context.Context, accountID, id string) error 
 		}
 		_, err = w.exec("delivery.disableEndpoint", id)
 		return err
-	}, func() { s.forgetEndpoints(accountID) })
+	}, func() {
+		s.forgetEndpoints(accountID)
+		s.fresh.forgetEndpoint(id)
+	})
 }
 
 // accountEndpoints returns the enabled endpoints of an account, cached
@@ -120,10 +123,14 @@ func (s *Store) callbackSecret(accountID string) string {
 
 // ClaimDeliveries implements store.Webhooks.
 func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*herald.Delivery, error) {
+	fresh, readDB := s.fresh.take(now, lease, limit)
+	if !readDB {
+		return fresh, nil
+	}
 	var out []*herald.Delivery
 	err := s.write(ctx, func(w *wtx) error {
-		out = out[:0]
-		rows, err := w.query("delivery.due", ns(now), limit)
+		out = append(out[:0], fresh...)
+		rows, err := w.query("delivery.due", ns(now), limit-len(fresh))
 		if err != nil {
 			return err
 		}
@@ -142,16 +149,21 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(out) == 0 {
+		if len(out) == len(fresh) {
 			return nil
 		}
 		leases := leaseUpdates.rows()
 		until := ns(now.Add(lease))
-		for _, d := range out {
+		for _, d := range out[len(fresh):] {
 			leases.add(d.ID, until)
 		}
 		return w.flushMulti(leases)
 	}, nil)
+	if err != nil && len(fresh) > 0 {
+		// The fresh ones are claimed all the same; the rest wait for the
+		// next claim.
+		return fresh, nil
+	}
 	return out, err
 }
 
@@ -201,6 +213,9 @@ func (s *Store) RecordAttempts(ctx context.Context, as []store.Attempt) error {
 			s.epMu.Lock()
 			clear(s.endpoints)
 			s.epMu.Unlock()
+		}
+		for _, ep := range disabled {
+			s.fresh.forgetEndpoint(ep)
 		}
 	})
 }
