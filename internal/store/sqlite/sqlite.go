@@ -417,10 +417,10 @@ type wtx struct {
 	ctx      context.Context
 	tx       *sql.Tx
 	s        *Store
-	opStaged []*herald.Message // message states the current op changed
-	opKeys   keyChanges        // correlation key changes of the current op, applied once the group commits
+	opStaged []*herald.Message  // message states the current op changed
+	opKeys   keyChanges         // correlation key changes of the current op, applied once the group commits
 	opFresh  []*herald.Delivery // webhook deliveries the current op created leased to this process (fresh.go)
-	rows     groupRows         // rows written once for the whole group, before its commit
+	rows     groupRows          // rows written once for the whole group, before its commit
 }
 
 // stage records a message's new state, to be cached if the op succeeds
