@@ -112,6 +112,7 @@ func (w *wtx) addMessage(it *store.NewMessage, r *newRows) error {
 	w.rows[eventInserts].add(r.event...)
 	if r.source != nil {
 		w.rows[sourceInserts].add(r.source...)
+		w.s.smppSourced = true
 	}
 	w.opStaged = append(w.opStaged, r.state)
 	if it.IdempotencyKey != "" {

@@ -121,3 +121,55 @@ func TestReceiptKeys(t *testing.T) {
 		t.Fatal("unknown key's receipt not kept")
 	}
 }
+
+// TestClientReceiptsAfterRestart: the writer skips SMPP client receipts
+// only while no message came from an SMPP client; that knowledge is read
+// back on open, so a message submitted over SMPP before a restart still
+// gets its receipt after it, and HTTP messages never queue one.
+func TestClientReceiptsAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	acc, err := s.EnsureAccount(ctx, "smpp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	web, viaSMPP := testMessage(acc.ID, 0, "over http"), testMessage(acc.ID, 1, "over smpp")
+	if s.smppSourced {
+		t.Fatal("an empty database has SMPP-sourced messages")
+	}
+	if err := s.CreateMessages(ctx, []*store.NewMessage{{Message: web},
+		{Message: viaSMPP, SMPP: &store.SMPPSource{UserID: "su_1", RegisteredDelivery: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, m := range []*herald.Message{web, viaSMPP} {
+		ref := store.PartRef{MessageID: m.ID, Seq: 1}
+		key := "c" + string(rune('0'+i))
+		if _, err := s.Apply(ctx, []store.Transition{{PartRef: ref, To: herald.StatusSending, At: at},
+			{PartRef: ref, To: herald.StatusSent, At: at, Carrier: "sim", CorrelationKeys: []string{key}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ApplyReceipts(ctx, []store.Receipt{{Carrier: "sim", CorrelationKeys: []string{key},
+			To: herald.StatusDelivered, At: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := s.ClientMessages(ctx, acc.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].MessageID != viaSMPP.ID {
+		t.Fatalf("client outbox after a restart: %+v, want one receipt for the SMPP message", out)
+	}
+}

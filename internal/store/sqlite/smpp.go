@@ -39,6 +39,9 @@ var (
 // the batch (kept only for messages an SMPP client asked receipts for:
 // receiptInserts joins smpp_sources, the rule of store.WantsClientReceipt).
 func (b *batch) queueClientReceipt(st *msgState) {
+	if !b.w.s.smppSourced {
+		return // no message ever came from an SMPP client
+	}
 	m := st.m
 	delivered, errCode, body, ok := store.ClientReceiptOf(m, st.cause)
 	if !ok {

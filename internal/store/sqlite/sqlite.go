@@ -60,6 +60,12 @@ type Store struct {
 	// fresh hands new webhook deliveries to ClaimDeliveries from memory
 	// (fresh.go); freshGroup holds those of the committing group's
 	// successful ops (writer goroutine only).
+	// smppSourced is false while no message in the database came from
+	// an SMPP client, so that state changes need not queue client
+	// receipts for the join to discard. Set at open and, for good, by the
+	// first such message (writer goroutine only).
+	smppSourced bool
+
 	fresh      freshDeliveries
 	freshGroup []*herald.Delivery
 
@@ -156,6 +162,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.w.Close()
 		s.r.Close()
 		return nil, err
+	}
+	if err := s.w.QueryRow(`SELECT EXISTS (SELECT 1 FROM smpp_sources)`).Scan(&s.smppSourced); err != nil {
+		s.w.Close()
+		s.r.Close()
+		return nil, fmt.Errorf("sqlite: smpp sources: %w", err)
 	}
 	if err := s.receipts.load(s.w); err != nil {
 		s.w.Close()
