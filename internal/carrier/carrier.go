@@ -90,6 +90,11 @@ type Result struct {
 	// the carrier certainly did not get it; otherwise (unacknowledged,
 	// timeout) it may have.
 	Err error
+	// Recorded, when not nil, is to be called once the outcome is stored:
+	// until then a receipt for Keys waits (at most maxHold) instead of
+	// reaching the store before its submit response and being kept there
+	// as an orphan.
+	Recorded func()
 }
 
 // Link is one carrier: its binds, rate limit and receipt handling.
@@ -289,6 +294,11 @@ func (l *Link) Submit(ctx context.Context, m *herald.Message, p *herald.Part, do
 	err := l.clients[i].Go(ctx, req, func(r smpp.Response) {
 		res := l.result(r)
 		l.observe(i, res)
+		if res.Err == nil && len(res.Keys) > 0 {
+			keys := res.Keys
+			l.receipts.awaiting(keys)
+			res.Recorded = func() { l.recorded(keys) }
+		}
 		done(res)
 	})
 	if err == nil {

@@ -18,12 +18,100 @@ import (
 type pendingReceipt struct {
 	r   store.Receipt
 	req *smpp.Request
+	at  time.Time // when it arrived
 }
 
 // receiptQueue collects receipts from every bind for the batcher.
+//
+// It also knows the correlation keys of submit responses whose outcome
+// the dispatcher has not yet stored (unrecorded): a receipt for one of
+// them is held back until it is (Result.Recorded), for at most maxHold.
+// Carriers commonly send the receipt right after the response; without
+// the hold it would often reach the store first, be kept there as an
+// orphan and be applied by the response's write: six statements instead
+// of none.
 type receiptQueue struct {
-	mu sync.Mutex
-	q  []pendingReceipt // mu guards q
+	mu         sync.Mutex
+	q          []pendingReceipt // mu guards q, unrecorded and held
+	unrecorded map[string]int   // key → responses awaiting their record
+	held       int              // receipts of q held for an unrecorded key
+}
+
+// maxHold bounds how long a receipt waits for its submit response's
+// record; past it, it is stored anyway (and kept as an orphan if the
+// response is still not recorded).
+const maxHold = 2 * time.Second
+
+// awaiting notes the keys of a response handed to the dispatcher.
+func (q *receiptQueue) awaiting(keys []string) {
+	q.mu.Lock()
+	if q.unrecorded == nil {
+		q.unrecorded = map[string]int{}
+	}
+	for _, k := range keys {
+		q.unrecorded[k]++
+	}
+	q.mu.Unlock()
+}
+
+// recorded forgets keys whose response is stored and reports whether
+// receipts are held (the batcher should look again).
+func (q *receiptQueue) recorded(keys []string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, k := range keys {
+		if n := q.unrecorded[k]; n > 1 {
+			q.unrecorded[k] = n - 1
+		} else {
+			delete(q.unrecorded, k)
+		}
+	}
+	return q.held > 0
+}
+
+// take moves the receipts ready to store into batch and returns it, with
+// the time the oldest held receipt stops waiting (zero if none is held).
+func (q *receiptQueue) take(batch []pendingReceipt, now time.Time) ([]pendingReceipt, time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var until time.Time
+	kept := q.q[:0]
+	for _, p := range q.q {
+		if q.waits(p, now) {
+			kept = append(kept, p)
+			if end := p.at.Add(maxHold); until.IsZero() || end.Before(until) {
+				until = end
+			}
+			continue
+		}
+		batch = append(batch, p)
+	}
+	clear(q.q[len(kept):])
+	q.q, q.held = kept, len(kept)
+	return batch, until
+}
+
+// waits reports whether p is held for an unrecorded response.
+func (q *receiptQueue) waits(p pendingReceipt, now time.Time) bool {
+	if now.Sub(p.at) >= maxHold {
+		return false
+	}
+	for _, k := range p.r.CorrelationKeys {
+		if q.unrecorded[k] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// recorded is Result.Recorded: the response with keys is stored.
+func (l *Link) recorded(keys []string) {
+	if l.receipts.recorded(keys) {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // serve handles requests from the carrier: receipts are stored in
@@ -94,9 +182,10 @@ func (l *Link) receipt(r *smpp.Request, sm *pdu.ShortMessage) {
 	if rc.Err != "" {
 		code += "/err:" + rc.Err
 	}
+	now := time.Now()
 	l.receipts.mu.Lock()
-	l.receipts.q = append(l.receipts.q, pendingReceipt{req: r, r: store.Receipt{
-		Carrier: l.cfg.Name, CorrelationKeys: keys, To: to, At: time.Now().UTC(),
+	l.receipts.q = append(l.receipts.q, pendingReceipt{req: r, at: now, r: store.Receipt{
+		Carrier: l.cfg.Name, CorrelationKeys: keys, To: to, At: now.UTC(),
 		CarrierCode: code, ReceiptStat: rc.Stat, ReceiptErr: rc.Err,
 	}})
 	l.receipts.mu.Unlock()
@@ -127,9 +216,13 @@ func statusOf(s dlr.State) (herald.Status, bool) {
 // asked to retry (ESME_RX_T_APPN) so no receipt is lost.
 func (l *Link) storeReceipts(ctx context.Context) {
 	var batch []pendingReceipt
+	hold := time.NewTimer(time.Hour) // armed while receipts are held
+	hold.Stop()
+	defer hold.Stop()
 	for {
 		select {
 		case <-l.wake:
+		case <-hold.C:
 		case <-ctx.Done():
 			l.receipts.mu.Lock()
 			rest := l.receipts.q
@@ -140,9 +233,13 @@ func (l *Link) storeReceipts(ctx context.Context) {
 			}
 			return
 		}
-		l.receipts.mu.Lock()
-		batch, l.receipts.q = l.receipts.q, batch[:0]
-		l.receipts.mu.Unlock()
+		now := time.Now()
+		var until time.Time
+		batch, until = l.receipts.take(batch[:0], now)
+		hold.Stop()
+		if !until.IsZero() {
+			hold.Reset(until.Sub(now))
+		}
 		if len(batch) == 0 {
 			continue
 		}

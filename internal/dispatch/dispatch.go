@@ -706,6 +706,11 @@ func (d *Dispatcher) recordBatch(batch []outcome) {
 		d.o.Logger.Error("recording submit outcomes failed; retrying", "outcomes", len(ts), "err", err)
 		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
 	}
+	for _, o := range batch {
+		if o.res.Recorded != nil {
+			o.res.Recorded() // its receipt may go to the store now
+		}
+	}
 	// Throttled parts go back to the front of their lanes, in the order
 	// they were first submitted, ahead of everything not yet taken.
 	var front map[*lane][]*job
