@@ -314,6 +314,7 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	p.Dispatcher, p.Cluster = disp, mgr
 	var guard *fraud.Guard
 	var guardCheck func(context.Context, *herald.Message) error
+	var guardRefund func([]*herald.Message)
 	if !cfg.Fraud.Disabled {
 		policy, err := cfg.Fraud.policy(cfg.DefaultRegion)
 		if err != nil {
@@ -323,10 +324,10 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 		if err := guard.Load(ctx); err != nil {
 			return err
 		}
-		guardCheck = guard.Check
+		guardCheck, guardRefund = guard.Check, guard.Refund
 	}
 	in := intake.New(intake.Options{
-		Guard: guardCheck,
+		Guard: guardCheck, Refund: guardRefund,
 		Store: st, DefaultRegion: cfg.DefaultRegion, DefaultFrom: cfg.DefaultFrom, MaxParts: cfg.MaxParts,
 		Route:    pick,
 		CheckURL: func(raw string) error { return webhook.CheckURL(raw, cfg.WebhookAllowLoopback) },

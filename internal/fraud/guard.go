@@ -42,6 +42,8 @@ const (
 // Stats are the guard's counters.
 type Stats struct {
 	Refused, Monitored, Blocks int
+	// Refunded counts messages let through and then not stored (Refund).
+	Refunded int
 }
 
 // Guard is the fraud guard. Safe for concurrent use. Run owns its only
@@ -241,6 +243,49 @@ func (g *Guard) countLocked(m *herald.Message, cc, prefix string, now time.Time)
 	}
 	g.day[m.AccountID]++
 	return nil
+}
+
+// Refund takes back what Check counted for messages it let through that
+// were not stored after all: an idempotent replay (the first request's
+// message is returned instead), an item the store refused, a batch the
+// store could not commit. Without it a client retrying a request would
+// use its velocity and daily budget again. The counts are taken back in
+// the current buckets of the windows (a refund follows its check by a
+// commit's time); a count never goes below zero.
+func (g *Guard) Refund(ms []*herald.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, m := range ms {
+		cc := m.Country
+		if cc == "" {
+			cc = country(m.To)
+		}
+		prefix := g.Prefix(m.To)
+		v, class := g.p.Other, "other"
+		if m.Type == herald.TypeOTP {
+			v, class = g.p.OTP, "otp"
+		}
+		for _, l := range []struct {
+			key string
+			max int
+		}{
+			{m.AccountID + "|" + class + "|p|" + prefix, v.Prefix},
+			{m.AccountID + "|" + class + "|c|" + cc, v.Country},
+			{m.AccountID + "|" + class + "|a", v.Account},
+		} {
+			if w := g.vel[l.key]; w != nil && l.max > 0 {
+				w.undo(now)
+			}
+		}
+		if g.day[m.AccountID] > 0 && now.UTC().Truncate(24*time.Hour).Equal(g.dayStart) {
+			g.day[m.AccountID]--
+		}
+		g.stats.Refunded++
+	}
 }
 
 // sentLocked counts a verification sent to a prefix and its country.

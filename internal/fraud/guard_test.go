@@ -381,3 +381,39 @@ func TestConversionStats(t *testing.T) {
 		t.Fatalf("stats %s %v %v", w, countries, prefixes)
 	}
 }
+
+// TestRefundVelocity: a refunded message frees its place in the velocity
+// windows, also when the refund falls in a later bucket than the check,
+// and refunds never make room that was not taken.
+func TestRefundVelocity(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy("GB")
+	p.OTP = Velocity{Prefix: 2, Window: 10 * time.Minute}
+	c := &clock{t0}
+	g := New(p, newMemStore(), c.Now, nil)
+	ctx := t.Context()
+	a, b := msg("a", "+447911888801", herald.TypeOTP, false), msg("a", "+447911888802", herald.TypeOTP, false)
+	for _, m := range []*herald.Message{a, b} {
+		if err := g.Check(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code(g.Check(ctx, a)) != CodeRateLimited {
+		t.Fatal("third message to the prefix let through")
+	}
+	c.t = c.t.Add(2 * time.Minute) // a later bucket of the window
+	g.Refund([]*herald.Message{b})
+	if err := g.Check(ctx, b); err != nil {
+		t.Fatalf("after a refund: %v", err)
+	}
+	// Three refunds for two counted: the window holds none, not -1.
+	g.Refund([]*herald.Message{a, b, b})
+	for _, m := range []*herald.Message{a, b} {
+		if err := g.Check(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code(g.Check(ctx, a)) != CodeRateLimited {
+		t.Fatal("refunds made more room than was taken")
+	}
+}

@@ -35,6 +35,19 @@ func (w *window) add(t time.Time, k int) {
 	w.counts[i%int64(len(w.counts))] += k
 }
 
+// undo takes back one event counted at about t: from t's bucket, or the
+// newest earlier bucket in the window that has one.
+func (w *window) undo(t time.Time) {
+	i := w.advance(t)
+	n := int64(len(w.counts))
+	for j := i; j > i-n && j >= 0; j-- {
+		if w.counts[j%n] > 0 {
+			w.counts[j%n]--
+			return
+		}
+	}
+}
+
 func (w *window) sum(t time.Time) int {
 	w.advance(t)
 	s := 0

@@ -52,6 +52,10 @@ type Options struct {
 	// Guard, when set, is consulted for each valid message before it is
 	// stored (the fraud guard); an error refuses that message alone.
 	Guard func(ctx context.Context, m *herald.Message) error
+	// Refund, when set, is told about messages Guard let through that
+	// Submit then did not store (an idempotent replay, an item or a batch
+	// the store refused), so that the guard can take back their count.
+	Refund func([]*herald.Message)
 }
 
 // Service is the intake. Safe for concurrent use.
@@ -100,6 +104,8 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	index := make([]int, 0, len(reqs))
 	send := make([]*herald.Message, 0, len(reqs)) // what the dispatcher gets: send[j] for items[j]
 	var pc policies
+	// guarded[j]: items[j] was counted by the guard (refunded if not stored).
+	guarded := make([]bool, 0, len(reqs))
 	for i := range reqs {
 		stored, m, err := s.prepare(ctx, accountID, &reqs[i], now, &pc)
 		if err != nil {
@@ -116,9 +122,17 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 		}
 		items = append(items, it)
 		index = append(index, i)
+		guarded = append(guarded, s.o.Guard != nil && !reqs[i].Compliance)
 	}
+	var refund []*herald.Message
 	if len(items) > 0 {
 		if err := s.o.Store.CreateMessages(ctx, items); err != nil {
+			for j := range items {
+				if guarded[j] {
+					refund = append(refund, send[j])
+				}
+			}
+			s.refund(refund)
 			return nil, err
 		}
 	}
@@ -133,12 +147,24 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 		default:
 			r.Message = it.Message
 			accepted = append(accepted, send[j])
+			continue
+		}
+		if guarded[j] {
+			refund = append(refund, send[j])
 		}
 	}
+	s.refund(refund)
 	if len(accepted) > 0 && s.o.Accepted != nil {
 		s.o.Accepted(accepted)
 	}
 	return results, nil
+}
+
+// refund gives the guard back the count of messages not stored.
+func (s *Service) refund(ms []*herald.Message) {
+	if len(ms) > 0 && s.o.Refund != nil {
+		s.o.Refund(ms)
+	}
 }
 
 // prepare validates one request, builds its message and asks the guard:
