@@ -276,3 +276,41 @@ func TestOperatorRouting(t *testing.T) {
 		}
 	}
 }
+
+// TestIntakeEncodesForTheRoutedCarrier: the intake encodes a message for
+// the carrier its route picks from all the rule's criteria, here the
+// sender's class: alphanumeric senders go to beta, whose concatenation
+// is SAR; others to acme (UDH).
+func TestIntakeEncodesForTheRoutedCarrier(t *testing.T) {
+	t.Parallel()
+	_, carriers := startSims(t, "acme", "beta")
+	carriers[1].Concat = "sar"
+	tp := startPlatform(t, func(c *Config) {
+		off := false
+		c.Simulator.Enabled = &off
+		c.Carriers = carriers
+		c.Routes = []RouteConfig{{Name: "alpha", Senders: []string{"alphanumeric"}, Carriers: []RouteCarrier{{Name: "beta"}}}}
+	})
+	long := strings.Repeat("Your parcel is on its way. ", 8) // two parts
+	for _, c := range []struct {
+		from, carrier string
+		sar           bool
+	}{{"Acme", "beta", true}, {"447700900001", "acme", false}} {
+		status, body := tp.do(t, "POST", "/v1/messages", `{"to":"+447911123456","from":"`+c.from+`","body":"`+long+`"}`, nil)
+		if status != http.StatusAccepted {
+			t.Fatalf("from %s: %d %s", c.from, status, body)
+		}
+		id := strings.Split(strings.Split(string(body), `"id":"`)[1], `"`)[0]
+		m, err := tp.Store.Message(t.Context(), tp.account.ID, id, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Carrier != c.carrier || len(m.Parts) != 2 {
+			t.Fatalf("from %s: carrier %s with %d parts, want %s with 2", c.from, m.Carrier, len(m.Parts), c.carrier)
+		}
+		p := m.Parts[0]
+		if sar := p.SARRef != 0 || p.SARTotal != 0; sar != c.sar || (p.ESMClass&0x40 != 0) == c.sar {
+			t.Errorf("from %s: part 1 has sar_ref %d, sar_total %d, esm_class %#x; want SAR %v", c.from, p.SARRef, p.SARTotal, p.ESMClass, c.sar)
+		}
+	}
+}

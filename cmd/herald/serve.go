@@ -294,8 +294,8 @@ func RunPlatform(ctx context.Context, cfg Config, log *slog.Logger, ready func(*
 	}
 	// Intake encodes for the route's first carrier; the dispatcher
 	// decides the carrier when the message is due.
-	pick := func(to string, t herald.MessageType) (intake.Route, error) {
-		return routes[router.Primary(&herald.Message{To: to, Type: t}, defaultRoute.Carrier)], nil
+	pick := func(m *herald.Message) (intake.Route, error) {
+		return routes[router.Primary(m, defaultRoute.Carrier)], nil
 	}
 	p.reload = &reloader{links: map[string]*carrier.Link{}, router: router, names: names, log: log}
 	for _, l := range links {

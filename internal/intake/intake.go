@@ -38,8 +38,10 @@ type Options struct {
 	DefaultFrom string
 	// MaxParts caps the parts of one message. Default 10.
 	MaxParts int
-	// Route picks the carrier for a destination. Required.
-	Route func(to string, t herald.MessageType) (Route, error)
+	// Route picks the carrier a message is encoded for, from its account,
+	// sender, destination and type (the routing rules match all four).
+	// Required.
+	Route func(m *herald.Message) (Route, error)
 	// CheckURL validates callback URLs (the webhook SSRF rules).
 	CheckURL func(raw string) error
 	// Consent, when set, checks sender ownership and opt-outs.
@@ -218,7 +220,7 @@ func (s *Service) Accept(ms []*herald.Message) {
 func (s *Service) redact(m *herald.Message, text string) (*herald.Message, error) {
 	r := *m
 	r.Body, r.Parts = text, nil
-	opts, err := s.o.Route(m.To, m.Type)
+	opts, err := s.o.Route(m)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +315,7 @@ func (s *Service) build(accountID string, r *Request, now time.Time) (*herald.Me
 		}
 		m.Metadata = append(json.RawMessage(nil), r.Metadata...)
 	}
-	route, err := s.o.Route(to, typ)
+	route, err := s.o.Route(m)
 	if err != nil {
 		var he *herald.Error
 		if errors.As(err, &he) {

@@ -14,7 +14,7 @@ func testService() *Service {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	return New(Options{
 		DefaultRegion: "GB", DefaultFrom: "Herald", MaxParts: 3,
-		Route: func(string, herald.MessageType) (Route, error) { return Route{Carrier: "sim"}, nil },
+		Route: func(*herald.Message) (Route, error) { return Route{Carrier: "sim"}, nil },
 		CheckURL: func(raw string) error {
 			if strings.Contains(raw, "10.0.0.1") {
 				return errors.New("internal address")

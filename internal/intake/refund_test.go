@@ -50,7 +50,7 @@ func TestGuardRefund(t *testing.T) {
 	fs := &failingStore{Store: st}
 	in := intake.New(intake.Options{
 		DefaultRegion: "GB", DefaultFrom: "Herald",
-		Route: func(string, herald.MessageType) (intake.Route, error) { return intake.Route{Carrier: "sim"}, nil },
+		Route: func(*herald.Message) (intake.Route, error) { return intake.Route{Carrier: "sim"}, nil },
 		Store: fs, Guard: guard.Check, Refund: guard.Refund, Now: clock,
 	})
 	submit := func(n int, key string) ([]intake.Result, error) {

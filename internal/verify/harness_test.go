@@ -73,7 +73,7 @@ func newEnv(t testing.TB, limits herald.VerifyLimits) *env {
 	}
 	e.acc = acc.ID
 	e.in = intake.New(intake.Options{Store: st, DefaultFrom: "Herald", Now: e.clock.Now,
-		Route: func(string, herald.MessageType) (intake.Route, error) { return intake.Route{Carrier: "sim"}, nil },
+		Route: func(*herald.Message) (intake.Route, error) { return intake.Route{Carrier: "sim"}, nil },
 		Accepted: func(ms []*herald.Message) {
 			e.mu.Lock()
 			defer e.mu.Unlock()
