@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -40,6 +41,47 @@ func attack(t testing.TB, addr string, bind bool, payload []byte) {
 	io.Copy(io.Discard, c)
 }
 
+// answers connects, binds when asked, sends payload and returns the
+// headers of the first n PDUs the server sends after the bind's answer
+// (fewer if it closes the connection first, or after 5 s).
+func answers(t testing.TB, addr string, bind bool, payload []byte, n int) []pdu.Header {
+	t.Helper()
+	if n == 0 {
+		attack(t, addr, bind, payload)
+		return nil
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if bind {
+		c.Write(frame(t, 1, &pdu.Bind{Role: pdu.Transceiver, SystemID: "acme", Password: testPassword}))
+	}
+	c.Write(payload)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var out []pdu.Header
+	skip := bind // the bind's own answer
+	for len(out) < n {
+		head := make([]byte, pdu.HeaderLen)
+		if _, err := io.ReadFull(c, head); err != nil {
+			break
+		}
+		h, _ := pdu.ParseHeader(head)
+		if h.Length > pdu.HeaderLen {
+			if _, err := io.CopyN(io.Discard, c, int64(h.Length-pdu.HeaderLen)); err != nil {
+				break
+			}
+		}
+		if skip {
+			skip = false
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
 // stillWorks checks that a bound session is served.
 func stillWorks(t testing.TB, s *smpp.Session) {
 	t.Helper()
@@ -68,7 +110,7 @@ func TestMisbehavingClients(t *testing.T) {
 	unknownCmd := make([]byte, 16)
 	binary.BigEndian.PutUint32(unknownCmd, 16)
 	binary.BigEndian.PutUint32(unknownCmd[4:], 0x0000_0FFF)
-	truncated := sub[:len(sub)-5]
+	truncated := slices.Clone(sub[:len(sub)-5]) // a copy: sub stays whole
 	binary.BigEndian.PutUint32(truncated, uint32(len(truncated)))
 	rng := rand.New(rand.NewPCG(1, 2))
 	garbage := make([]byte, 4096)
@@ -82,23 +124,41 @@ func TestMisbehavingClients(t *testing.T) {
 			flood = append(flood, truncated...)
 		}
 	}
+	type answer struct {
+		cmd    pdu.CommandID
+		status pdu.Status
+	}
 	cases := []struct {
 		name    string
 		bind    bool
 		payload []byte
+		want    []answer // the server's first answers (after the bind's), when they are certain
 	}{
-		{"bad password", false, frame(t, 1, &pdu.Bind{Role: pdu.Transceiver, SystemID: "acme", Password: "wrong"})},
-		{"submit before bind", false, sub},
-		{"huge command_length", true, badLen},
-		{"random bytes", false, garbage},
-		{"random bytes after bind", true, garbage},
-		{"flood of malformed PDUs", true, flood},
-		{"second bind", true, frame(t, 3, &pdu.Bind{Role: pdu.Transceiver, SystemID: "acme", Password: testPassword})},
-		{"abrupt disconnect mid-PDU", true, sub[:10]},
-		{"deliver_sm from a client", true, frame(t, 4, &pdu.DeliverSM{})},
+		// Unknown system_id and wrong password get the same answer.
+		{"bad password", false, frame(t, 1, &pdu.Bind{Role: pdu.Transceiver, SystemID: "acme", Password: "wrong"}),
+			[]answer{{pdu.BindTransceiverRespID, pdu.StatusBindFail}}},
+		{"unknown system_id", false, frame(t, 1, &pdu.Bind{Role: pdu.Transceiver, SystemID: "nobody", Password: "wrong"}),
+			[]answer{{pdu.BindTransceiverRespID, pdu.StatusBindFail}}},
+		{"submit before bind", false, sub, []answer{{pdu.SubmitSMRespID, pdu.StatusInvBndSts}}},
+		{"huge command_length", true, badLen, []answer{{pdu.GenericNackID, pdu.StatusInvCmdLen}}},
+		{"unknown command_id", true, unknownCmd, []answer{{pdu.GenericNackID, pdu.StatusInvCmdID}}},
+		{"truncated submit_sm", true, truncated, []answer{{pdu.SubmitSMRespID, pdu.StatusInvCmdLen}}},
+		{"random bytes", false, garbage, nil},
+		{"random bytes after bind", true, garbage, nil},
+		{"flood of malformed PDUs", true, flood, []answer{{pdu.GenericNackID, pdu.StatusInvCmdID}}},
+		{"second bind", true, frame(t, 3, &pdu.Bind{Role: pdu.Transceiver, SystemID: "acme", Password: testPassword}),
+			[]answer{{pdu.BindTransceiverRespID, pdu.StatusAlyBnd}}},
+		{"abrupt disconnect mid-PDU", true, sub[:10], nil},
+		{"deliver_sm from a client", true, frame(t, 4, &pdu.DeliverSM{}), []answer{{pdu.DeliverSMRespID, pdu.StatusInvCmdID}}},
 	}
 	for _, tc := range cases {
-		attack(t, h.addr, tc.bind, tc.payload)
+		got := answers(t, h.addr, tc.bind, tc.payload, len(tc.want))
+		for i, w := range tc.want {
+			if i >= len(got) || got[i].Command != w.cmd || got[i].Status != w.status {
+				t.Errorf("%s: answers %v, want %v first", tc.name, got, tc.want)
+				break
+			}
+		}
 		stillWorks(t, good)
 	}
 	// Many concurrent abrupt connections.

@@ -51,8 +51,11 @@ func (s *Server) serve(r *smpp.Request) {
 		}
 		s.wg.Go(func() { s.cancelSM(c, r, b) })
 	default:
-		// deliver_sm, data_sm, replace_sm …: not offered to clients.
-		r.Respond(pdu.StatusInvCmdID, &pdu.GenericNack{})
+		// deliver_sm, data_sm, replace_sm …: not offered to clients. The
+		// response of the request's own type carries the refusal (a
+		// generic_nack body cannot answer a known command: Respond would
+		// send nothing and the client would wait for its timeout).
+		r.Respond(pdu.StatusInvCmdID, nil)
 	}
 }
 
