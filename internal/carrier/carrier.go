@@ -90,7 +90,8 @@ type Result struct {
 	// the carrier certainly did not get it; otherwise (unacknowledged,
 	// timeout) it may have.
 	Err error
-	// Recorded, when not nil, is to be called once the outcome is stored:
+	// Recorded, when not nil, is to be called once the outcome is stored
+	// (calls after the first do nothing):
 	// until then a receipt for Keys waits (at most maxHold) instead of
 	// reaching the store before its submit response and being kept there
 	// as an orphan.
@@ -297,7 +298,8 @@ func (l *Link) Submit(ctx context.Context, m *herald.Message, p *herald.Part, do
 		if res.Err == nil && len(res.Keys) > 0 {
 			keys := res.Keys
 			l.receipts.awaiting(keys)
-			res.Recorded = func() { l.recorded(keys) }
+			var once sync.Once
+			res.Recorded = func() { once.Do(func() { l.recorded(keys) }) }
 		}
 		done(res)
 	})

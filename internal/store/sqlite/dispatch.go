@@ -250,13 +250,13 @@ func (b *batch) transition(st *msgState, i int, t store.Transition) (bool, error
 func (b *batch) correlate(st *msgState, i int, t store.Transition) error {
 	p := st.m.Parts[i]
 	var orphans []int64
-	keys := &b.w.s.receipts
+	known := &b.w.s.receipts
 	sent := &sentPart{ref: store.PartRef{MessageID: st.m.ID, Seq: p.Seq}, keys: make([]string, 0, len(t.CorrelationKeys))}
 	b.w.opKeys.sent = append(b.w.opKeys.sent, sent)
 	for _, k := range t.CorrelationKeys {
 		b.corr.add(t.Carrier, k, st.m.ID, p.Seq)
 		sent.keys = append(sent.keys, receiptKey(t.Carrier, k))
-		if !keys.mayHaveOrphan(t.Carrier, k) {
+		if !known.mayHaveOrphan(t.Carrier, k) {
 			continue
 		}
 		rows, err := b.w.query("orphan.find", t.Carrier, k)

@@ -57,15 +57,15 @@ type Store struct {
 	// Only the writer goroutine touches it.
 	receipts receiptKeys
 
-	// fresh hands new webhook deliveries to ClaimDeliveries from memory
-	// (fresh.go); freshGroup holds those of the committing group's
-	// successful ops (writer goroutine only).
 	// smppSourced is false while no message in the database came from
 	// an SMPP client, so that state changes need not queue client
 	// receipts for the join to discard. Set at open and, for good, by the
 	// first such message (writer goroutine only).
 	smppSourced bool
 
+	// fresh hands new webhook deliveries to ClaimDeliveries from memory
+	// (fresh.go); freshGroup holds those of the committing group's
+	// successful ops (writer goroutine only).
 	fresh      freshDeliveries
 	freshGroup []*herald.Delivery
 
