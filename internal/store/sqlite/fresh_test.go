@@ -16,15 +16,8 @@ import (
 // after a restart, claimed from the database when the reservation ends.
 func TestFreshDeliveries(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, acc := openWithAccount(t, dir, "fresh")
 	ctx := t.Context()
-	acc, err := s.EnsureAccount(ctx, "fresh")
-	if err != nil {
-		t.Fatal(err)
-	}
 	base := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	const lease = time.Minute
 	n := 0
@@ -102,12 +95,7 @@ func TestFreshDeliveries(t *testing.T) {
 	// A restart loses memory, not deliveries.
 	later := base.Add(2 * time.Hour)
 	deliver(s, later)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(dir, Options{}); err != nil {
-		t.Fatal(err)
-	}
+	s = restart(t, s, dir)
 	defer s.Close()
 	if ds := claim(s, later.Add(time.Second)); len(ds) != 0 {
 		t.Fatalf("claimed a delivery reserved by the previous run (%d)", len(ds))

@@ -15,15 +15,8 @@ import (
 // second message still reaches the first through the database.
 func TestReceiptKeys(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, acc := openWithAccount(t, dir, "keys")
 	ctx := t.Context()
-	acc, err := s.EnsureAccount(ctx, "keys")
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	msgs := make([]*herald.Message, 5)
 	items := make([]*store.NewMessage, len(msgs))
@@ -70,12 +63,7 @@ func TestReceiptKeys(t *testing.T) {
 	if !s.receipts.mayHaveOrphan("sim", "77") {
 		t.Fatal("kept orphan's key not known")
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(dir, Options{}); err != nil {
-		t.Fatal(err)
-	}
+	s = restart(t, s, dir)
 	defer s.Close()
 	if !s.receipts.mayHaveOrphan("sim", "77") {
 		t.Fatal("kept orphan's key not loaded on open")
@@ -128,15 +116,8 @@ func TestReceiptKeys(t *testing.T) {
 // gets its receipt after it, and HTTP messages never queue one.
 func TestClientReceiptsAfterRestart(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, acc := openWithAccount(t, dir, "smpp")
 	ctx := t.Context()
-	acc, err := s.EnsureAccount(ctx, "smpp")
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	web, viaSMPP := testMessage(acc.ID, 0, "over http"), testMessage(acc.ID, 1, "over smpp")
 	if s.smppSourced {
@@ -146,12 +127,7 @@ func TestClientReceiptsAfterRestart(t *testing.T) {
 		{Message: viaSMPP, SMPP: &store.SMPPSource{UserID: "su_1", RegisteredDelivery: 1}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(dir, Options{}); err != nil {
-		t.Fatal(err)
-	}
+	s = restart(t, s, dir)
 	defer s.Close()
 	for i, m := range []*herald.Message{web, viaSMPP} {
 		ref := store.PartRef{MessageID: m.ID, Seq: 1}
@@ -172,4 +148,31 @@ func TestClientReceiptsAfterRestart(t *testing.T) {
 	if len(out) != 1 || out[0].MessageID != viaSMPP.ID {
 		t.Fatalf("client outbox after a restart: %+v, want one receipt for the SMPP message", out)
 	}
+}
+
+// openWithAccount opens a store in dir with an account named name.
+func openWithAccount(t *testing.T, dir, name string) (*Store, *herald.Account) {
+	t.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := s.EnsureAccount(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, acc
+}
+
+// restart closes s and opens its directory again.
+func restart(t *testing.T, s *Store, dir string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
