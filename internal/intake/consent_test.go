@@ -140,3 +140,45 @@ func TestConsentSenderPerMessage(t *testing.T) {
 		}
 	}
 }
+
+// failingConsent cannot read the store once fail is set.
+type failingConsent struct {
+	fakeConsent
+	fail bool
+}
+
+func (f *failingConsent) OptedOut(ctx context.Context, account, number, sender string) (bool, error) {
+	if f.fail {
+		return false, context.DeadlineExceeded
+	}
+	return f.fakeConsent.OptedOut(ctx, account, number, sender)
+}
+
+// TestConsentStoreUnavailable: a consent lookup that fails because the
+// store cannot be read (a database cut off) fails the request as a
+// whole, as a failed commit does (the API answers 503
+// store_unavailable), not each item with an internal error; nothing is
+// stored.
+func TestConsentStoreUnavailable(t *testing.T) {
+	t.Parallel()
+	s := testService()
+	mem := &memMessages{}
+	s.o.Store = mem
+	c := &failingConsent{fakeConsent: fakeConsent{senders: map[string]string{}, out: map[string]bool{}}}
+	s.o.Consent = c
+	reqs := []Request{{To: "+447911123457", Body: "one"}, {To: "+447911123458", Body: "two"}}
+	for _, batch := range []bool{false, true} {
+		c.fail = false
+		if _, err := s.Submit(t.Context(), "acc_1", reqs[:1], Idempotency{}, batch); err != nil {
+			t.Fatalf("batch %v: %v", batch, err)
+		}
+		c.fail = true
+		res, err := s.Submit(t.Context(), "acc_1", reqs, Idempotency{}, batch)
+		if err == nil {
+			t.Fatalf("batch %v: results %+v, want the request to fail", batch, res)
+		}
+	}
+	if mem.n != 2 {
+		t.Errorf("%d messages stored, want the 2 submitted before the store failed", mem.n)
+	}
+}

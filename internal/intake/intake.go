@@ -96,7 +96,8 @@ const (
 
 // Submit validates reqs and stores the valid ones in one durable commit.
 // results[i] answers reqs[i]. The error return means the store could not
-// commit and nothing was stored. With idem.Key set, each request is
+// commit, or could not be read for the consent checks, and nothing was
+// stored. With idem.Key set, each request is
 // idempotent: the key (suffixed "#i" for batch item i) and idem.Hash
 // identify it.
 func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, idem Idempotency, batch bool) ([]Result, error) {
@@ -106,11 +107,25 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	index := make([]int, 0, len(reqs))
 	send := make([]*herald.Message, 0, len(reqs)) // what the dispatcher gets: send[j] for items[j]
 	var pc policies
+	var refund []*herald.Message
 	// guarded[j]: items[j] was counted by the guard (refunded if not stored).
 	guarded := make([]bool, 0, len(reqs))
 	for i := range reqs {
 		stored, m, err := s.prepare(ctx, accountID, &reqs[i], now, &pc)
 		if err != nil {
+			if k := herald.ErrorKind(err); k == herald.KindInternal || k == herald.KindTransient {
+				// Not this request's fault: the consent lookups could not
+				// read the store (which could not commit either). The
+				// request fails as a whole, as when the commit fails,
+				// rather than each item with an internal error.
+				for j := range items {
+					if guarded[j] {
+						refund = append(refund, send[j])
+					}
+				}
+				s.refund(refund)
+				return nil, err
+			}
 			results[i].Err = err
 			continue
 		}
@@ -126,7 +141,6 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 		index = append(index, i)
 		guarded = append(guarded, s.o.Guard != nil && !reqs[i].Compliance)
 	}
-	var refund []*herald.Message
 	if len(items) > 0 {
 		if err := s.o.Store.CreateMessages(ctx, items); err != nil {
 			for j := range items {
