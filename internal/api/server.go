@@ -94,7 +94,17 @@ type Options struct {
 	// every request; a revoked key keeps working for up to this long.
 	// Zero means 30 seconds; negative disables the cache.
 	KeyCacheTTL time.Duration
+	// RequestTimeout bounds the store work of one request (its context's
+	// deadline), so that a store that does not answer (a database cut
+	// off by the network) gets a 503 store_unavailable in time rather
+	// than a request that hangs. The opt-out export and import, which
+	// may be long, are not bounded. Zero means 10 seconds; negative: no
+	// bound.
+	RequestTimeout time.Duration
 }
+
+// longRoutes are the routes RequestTimeout does not bound.
+var longRoutes = map[string]bool{"GET /v1/opt-outs/export": true, "POST /v1/opt-outs/import": true}
 
 // Server is the HTTP handler of the API. It is safe for concurrent use
 // and starts no goroutines.
@@ -112,6 +122,7 @@ type Server struct {
 	verify        Verifier
 	fraud         FraudGuard
 	smppUsers     SMPPUsers // nil: no SMPP users
+	timeout       time.Duration
 }
 
 // New returns a Server for opts, or an error naming a missing option.
@@ -147,6 +158,10 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.checkURL == nil {
 		s.checkURL = webhook.CheckURL
+	}
+	s.timeout = opts.RequestTimeout
+	if s.timeout == 0 {
+		s.timeout = 10 * time.Second
 	}
 	ttl := opts.KeyCacheTTL
 	if ttl == 0 {
@@ -229,7 +244,13 @@ func requestID(w http.ResponseWriter) string { return w.Header().Get("X-Request-
 // handler wraps a route: authentication (unless public), then the route's
 // function, whose error becomes the answer.
 func (s *Server) handler(rt route) http.HandlerFunc {
+	bounded := s.timeout > 0 && !longRoutes[rt.method+" "+rt.path]
 	return func(w http.ResponseWriter, r *http.Request) {
+		if bounded {
+			ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		var account string
 		if !rt.public {
 			a, err := s.authenticate(r)
