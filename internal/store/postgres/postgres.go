@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +48,9 @@ type Options struct {
 	Writers int
 	// Timeout bounds one commit group, from BEGIN to COMMIT (lock waits
 	// included); its writes then fail with store_unavailable. Default 30s.
+	// A group also ends by its callers' earliest context deadline (but
+	// has at least a second), and a caller whose context ends before a
+	// writer took its write gets store_unavailable at once.
 	Timeout time.Duration
 	// Logger receives commit failures. Default: discard.
 	Logger *slog.Logger
@@ -86,7 +90,20 @@ type op struct {
 	fn   func(*wtx) error
 	err  error
 	done chan struct{}
+	// deadline is the caller's (zero: none): the op's transaction does
+	// not outlive it.
+	deadline time.Time
+	// state: opQueued until a writer takes the op (opTaken) or its
+	// caller gives up waiting for one (opAbandoned).
+	state atomic.Int32
 }
+
+// The states of an op.
+const (
+	opQueued int32 = iota
+	opTaken
+	opAbandoned
+)
 
 // Open connects to the database at url (a postgres:// URL or a libpq
 // keyword string), applies the migrations it lacks under an advisory
@@ -186,6 +203,7 @@ func notFound(what string) error {
 // write runs fn in the next group commit and waits until it is durable.
 func (s *Store) write(ctx context.Context, need needs, fn func(*wtx) error) error {
 	o := &op{need: need, fn: fn, done: make(chan struct{})}
+	o.deadline, _ = ctx.Deadline()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -198,10 +216,50 @@ func (s *Store) write(ctx context.Context, need needs, fn func(*wtx) error) erro
 		s.mu.Unlock()
 		return ctx.Err()
 	}
-	// Once queued, the op runs whatever happens to ctx: the caller must
-	// learn whether it committed, so wait for it.
-	<-o.done
-	return o.err
+	// Once a writer has taken it, the op runs whatever happens to ctx
+	// (within ctx's deadline): the caller must learn whether it
+	// committed, so wait for it. Until then the caller may give up.
+	select {
+	case <-o.done:
+		return o.err
+	case <-ctx.Done():
+		if o.state.CompareAndSwap(opQueued, opAbandoned) {
+			return errUnavailable(ctx.Err())
+		}
+		<-o.done
+		return o.err
+	}
+}
+
+// take claims o for a writer; false if its caller gave up on it.
+func (o *op) take() bool {
+	if o.state.CompareAndSwap(opQueued, opTaken) {
+		return true
+	}
+	close(o.done)
+	return false
+}
+
+// groupDeadline is when the transaction of ops must end: Timeout from
+// now, or sooner if a caller's deadline is sooner, but not within a
+// second (so that a caller nearly out of time does not fail the others'
+// writes of its group at once).
+func (s *Store) groupDeadline(ops []*op) time.Time {
+	now := time.Now()
+	d := now.Add(s.timeout)
+	for _, o := range ops {
+		if !o.deadline.IsZero() && o.deadline.Before(d) {
+			d = o.deadline
+		}
+	}
+	return maxTime(d, now.Add(min(time.Second, s.timeout)))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // writer takes every queued op (up to MaxBatch) and commits them as one
@@ -209,6 +267,9 @@ func (s *Store) write(ctx context.Context, need needs, fn func(*wtx) error) erro
 func (s *Store) writer() {
 	batch := make([]*op, 0, s.max)
 	for o := range s.ops {
+		if !o.take() {
+			continue
+		}
 		batch = append(batch[:0], o)
 	fill:
 		for len(batch) < s.max {
@@ -217,7 +278,9 @@ func (s *Store) writer() {
 				if !ok {
 					break fill
 				}
-				batch = append(batch, o)
+				if o.take() {
+					batch = append(batch, o)
+				}
 			default:
 				break fill
 			}
@@ -239,10 +302,10 @@ var errRetrySingly = errors.New("postgres: group rolled back")
 // commit, each op runs again in a transaction of its own, so that one
 // op's failure (a constraint, a deadlock with another node) is its own.
 func (s *Store) run(batch []*op) {
-	// Once queued, an op runs whatever its caller's context does; this
-	// bounds a database that hangs. A group that ran out of time is not
-	// rerun.
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	// Once taken, an op runs whatever its caller's context does, until
+	// the earliest of its callers' deadlines or Timeout: this bounds a
+	// database that hangs. A group that ran out of time is not rerun.
+	ctx, cancel := context.WithDeadline(context.Background(), s.groupDeadline(batch))
 	defer cancel()
 	if len(batch) > 1 {
 		err := s.group(ctx, batch)
@@ -258,7 +321,7 @@ func (s *Store) run(batch []*op) {
 		s.log.Debug("postgres commit group rolled back; running its writes one by one", "ops", len(batch), "err", err)
 	}
 	for _, o := range batch {
-		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		ctx, cancel := context.WithDeadline(context.Background(), s.groupDeadline([]*op{o}))
 		o.err = s.single(ctx, o)
 		cancel()
 	}
