@@ -192,6 +192,13 @@ func (m *Manager) poke() {
 // Run keeps this node's heartbeat, slots and leadership until ctx ends;
 // then it gives up its leases.
 func (m *Manager) Run(ctx context.Context) error {
+	wctx, stopWatch := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { m.watch(wctx) })
+	defer func() {
+		stopWatch()
+		wg.Wait()
+	}()
 	t := time.NewTicker(m.o.Renew)
 	defer t.Stop()
 	for {
@@ -227,21 +234,47 @@ func (m *Manager) stop() {
 	}
 }
 
+// watch gives up the slots whose lease may run out (expire) every
+// quarter of Renew, on its own: a round of tick waits on the database,
+// and a database cut off by the network may answer nothing until the
+// round's deadline.
+func (m *Manager) watch(ctx context.Context) {
+	t := time.NewTicker(m.o.Renew / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			m.expire(time.Now())
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // tick is one round: heartbeat, renewals, lost leases, new slots,
-// leadership and the leader's chores.
+// leadership and the leader's chores. The round's lease work has Renew
+// to finish, so that a database that does not answer cannot hold the
+// next heartbeat back; the leader's chores have TTL.
 func (m *Manager) tick(ctx context.Context) {
 	start := time.Now()
 	st := m.o.Store
-	if err := st.Heartbeat(ctx, m.o.Addr, m.o.Version); err != nil {
+	rctx, cancel := context.WithTimeout(ctx, m.o.Renew)
+	defer cancel()
+	if err := st.Heartbeat(rctx, m.o.Addr, m.o.Version); err != nil {
 		m.warn(ctx, "cluster: heartbeat failed", "err", err)
 	}
-	if n, err := st.LiveNodes(ctx, m.o.TTL); err == nil {
+	if n, err := st.LiveNodes(rctx, m.o.TTL); err == nil {
 		m.alive.Store(int32(max(n, 1)))
 	}
-	m.renew(ctx, start)
+	m.renew(rctx, start)
 	m.expire(time.Now())
-	m.acquire(ctx)
-	m.lead(ctx)
+	m.acquire(rctx)
+	if !m.lead(rctx) {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, m.o.TTL)
+	defer cancel()
+	m.recoverDead(lctx)
 }
 
 // renew extends the leases this node holds; one it could not renew is
@@ -379,9 +412,9 @@ func (m *Manager) giveBack(s *slot) {
 	}
 }
 
-// lead takes or keeps the leadership and, as leader, takes back the
-// work of dead nodes.
-func (m *Manager) lead(ctx context.Context) {
+// lead takes or keeps the leadership and reports whether this node is
+// the leader.
+func (m *Manager) lead(ctx context.Context) bool {
 	start := time.Now()
 	ok, err := m.o.Store.AcquireLease(ctx, LeaderLease, m.o.TTL)
 	if err != nil {
@@ -395,9 +428,11 @@ func (m *Manager) lead(ctx context.Context) {
 	if m.leader.Swap(ok) != ok {
 		m.o.Logger.Info("cluster: leadership changed", "leader", ok)
 	}
-	if !ok {
-		return
-	}
+	return ok
+}
+
+// recoverDead, the leader's chore, takes back the work of dead nodes.
+func (m *Manager) recoverDead(ctx context.Context) {
 	dead, err := m.o.Store.DeadNodes(ctx, m.o.TTL)
 	if err != nil {
 		m.warn(ctx, "cluster: listing dead nodes failed", "err", err)

@@ -61,8 +61,17 @@ func openStore(t *testing.T, url, id string) *postgres.Store {
 // start runs node id's Manager and links until the test ends or stop.
 func start(t *testing.T, url, id string, open *bindCount, o cluster.Options) *node {
 	t.Helper()
+	return startWrapped(t, url, id, open, o, nil)
+}
+
+// startWrapped is start with the Manager's store wrapped by wrap.
+func startWrapped(t *testing.T, url, id string, open *bindCount, o cluster.Options, wrap func(store.Cluster) store.Cluster) *node {
+	t.Helper()
 	n := &node{id: id, store: openStore(t, url, id)}
 	o.Store = n.store
+	if wrap != nil {
+		o.Store = wrap(n.store)
+	}
 	if o.TTL == 0 {
 		o.TTL, o.Renew = ttl, renew
 	}
@@ -428,5 +437,93 @@ func TestLeaderTakesOverDeadNode(t *testing.T) {
 	watch.Wait()
 	if n := most.Load(); n > 1 {
 		t.Fatalf("%d managers led at once", n)
+	}
+}
+
+// cutOff is a node's store that, while cut, answers nothing: each call
+// waits until its context ends (a database behind a network partition).
+type cutOff struct {
+	store.Cluster
+	cut atomic.Bool
+}
+
+// wait blocks while the store is cut, until ctx ends.
+func (c *cutOff) wait(ctx context.Context) error {
+	if !c.cut.Load() {
+		return nil
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (c *cutOff) Heartbeat(ctx context.Context, addr, version string) error {
+	if err := c.wait(ctx); err != nil {
+		return err
+	}
+	return c.Cluster.Heartbeat(ctx, addr, version)
+}
+
+func (c *cutOff) LiveNodes(ctx context.Context, alive time.Duration) (int, error) {
+	if err := c.wait(ctx); err != nil {
+		return 0, err
+	}
+	return c.Cluster.LiveNodes(ctx, alive)
+}
+
+func (c *cutOff) DeadNodes(ctx context.Context, alive time.Duration) ([]string, error) {
+	if err := c.wait(ctx); err != nil {
+		return nil, err
+	}
+	return c.Cluster.DeadNodes(ctx, alive)
+}
+
+func (c *cutOff) AcquireLease(ctx context.Context, name string, ttl time.Duration) (bool, error) {
+	if err := c.wait(ctx); err != nil {
+		return false, err
+	}
+	return c.Cluster.AcquireLease(ctx, name, ttl)
+}
+
+func (c *cutOff) ReleaseLease(ctx context.Context, name string) error {
+	if err := c.wait(ctx); err != nil {
+		return err
+	}
+	return c.Cluster.ReleaseLease(ctx, name)
+}
+
+func (c *cutOff) Leases(ctx context.Context, prefix string) ([]store.Lease, error) {
+	if err := c.wait(ctx); err != nil {
+		return nil, err
+	}
+	return c.Cluster.Leases(ctx, prefix)
+}
+
+// TestNodeCutOff: a node whose database stops answering (calls that
+// never return until their context ends) closes its binds before its
+// slot leases can expire, so that the cluster never has more binds open
+// than the carrier allows while the other node takes its slot over; once
+// the database answers again, it takes its share back.
+func TestNodeCutOff(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	open := &bindCount{}
+	var cut *cutOff
+	a := startWrapped(t, url, "a", open, cluster.Options{}, func(s store.Cluster) store.Cluster {
+		cut = &cutOff{Cluster: s}
+		return cut
+	})
+	b := start(t, url, "b", open, cluster.Options{})
+	state := func() string { return holdings(a, b) + fmt.Sprint(slotHolders(t, b.store)) }
+	waitFor(t, "a slot each", func() bool { return a.holding() == 1 && b.holding() == 1 }, state)
+
+	cut.cut.Store(true)
+	waitFor(t, "a's slot goes to b", func() bool { return a.holding() == 0 && b.holding() == 2 }, state)
+	if m := open.max.Load(); m > binds {
+		t.Fatalf("%d binds were open at once; the carrier allows %d", m, binds)
+	}
+	cut.cut.Store(false)
+	waitFor(t, "a slot each again", func() bool { return a.holding() == 1 && b.holding() == 1 }, state)
+	if m := open.max.Load(); m > binds {
+		t.Fatalf("%d binds were open at once; the carrier allows %d", m, binds)
 	}
 }
