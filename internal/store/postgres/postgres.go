@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,6 +161,15 @@ func connect(ctx context.Context, url string, minConns int) (*pgxpool.Pool, erro
 	if cfg.MaxConns < int32(minConns) {
 		cfg.MaxConns = int32(minConns)
 	}
+	// A database cut off by the network answers nothing: a new
+	// connection gives up after connect_timeout (default here 10s), and
+	// TCP keepalives end an open one about 25s after the server went
+	// silent, for the waits without a deadline (LISTEN).
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
+	cfg.ConnConfig.DialFunc = (&net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true,
+		Idle: 10 * time.Second, Interval: 5 * time.Second, Count: 3}}).DialContext
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
