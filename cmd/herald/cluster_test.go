@@ -37,10 +37,17 @@ type clusterNodes struct {
 	args  []string
 	procs []*heraldProcess
 	urls  []atomic.Pointer[string]
+	// nodeArgs, when set, adds node i's own arguments after args (a
+	// later flag wins: e.g. its own --store).
+	nodeArgs func(i int) []string
 }
 
 func (c *clusterNodes) start(i int) {
-	p := startHerald(c.t, c.bin, c.env, append(slices.Clone(c.args), "--node", fmt.Sprintf("node%d", i))...)
+	args := append(slices.Clone(c.args), "--node", fmt.Sprintf("node%d", i))
+	if c.nodeArgs != nil {
+		args = append(args, c.nodeArgs(i)...)
+	}
+	p := startHerald(c.t, c.bin, c.env, args...)
 	c.procs[i] = p
 	c.urls[i].Store(&p.url)
 }
