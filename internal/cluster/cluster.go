@@ -252,13 +252,14 @@ func (m *Manager) watch(ctx context.Context) {
 }
 
 // tick is one round: heartbeat, renewals, lost leases, new slots,
-// leadership and the leader's chores. The round's lease work has Renew
+// leadership and the leader's chores. The round's lease work has TTL/2
 // to finish, so that a database that does not answer cannot hold the
-// next heartbeat back; the leader's chores have TTL.
+// next heartbeat back for long (the binds do not wait for it: watch);
+// the leader's chores have TTL.
 func (m *Manager) tick(ctx context.Context) {
 	start := time.Now()
 	st := m.o.Store
-	rctx, cancel := context.WithTimeout(ctx, m.o.Renew)
+	rctx, cancel := context.WithTimeout(ctx, m.o.TTL/2)
 	defer cancel()
 	if err := st.Heartbeat(rctx, m.o.Addr, m.o.Version); err != nil {
 		m.warn(ctx, "cluster: heartbeat failed", "err", err)
