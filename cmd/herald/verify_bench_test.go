@@ -23,7 +23,8 @@ import (
 // as soon as the carrier (an in-process simulator) received it, so that
 // starts and checks run at the same rate together. It reports the p50
 // and p99 of POST /v1/verifications → submit_sm at the carrier, and of
-// the check's round trip.
+// the check's round trip. The garbage collector is set as `herald serve`
+// sets it (GOGC=400 unless GOGC is set).
 //
 //	go test ./cmd/herald -run '^$' -bench VerifyLane -benchtime 3000x
 func BenchmarkVerifyLane(b *testing.B) {
@@ -31,6 +32,7 @@ func BenchmarkVerifyLane(b *testing.B) {
 	if v := os.Getenv("HERALD_VERIFY_RATE"); v != "" {
 		fmt.Sscan(v, &rate)
 	}
+	tuneGC(os.Getenv) // as `herald serve` does
 	tp, sink := startVerifyPlatform(b, func(c *Config) {
 		zero := 0
 		c.Fraud.OTP.Prefix = &zero // distinct random numbers still share prefixes; the guard stays on

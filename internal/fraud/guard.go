@@ -350,12 +350,23 @@ func (g *Guard) judgeLocked(account, key, cc, prefix string, now time.Time) *her
 // calls it).
 func (g *Guard) Approved(accountID, to string) {
 	now := g.now()
+	byPrefix := accountID + "|" + g.Prefix(to)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if c := g.conv[accountID+"|"+g.Prefix(to)]; c != nil {
+	c := g.conv[byPrefix]
+	var cc string
+	if c != nil {
 		c.approved.add(now, 1)
+		// The prefix's country, found when its first verification was
+		// sent: the number need not be parsed again (about 40 µs, under
+		// mu, for every approval).
+		cc = c.country
+	} else {
+		g.mu.Unlock()
+		cc = country(to)
+		g.mu.Lock()
 	}
-	if c := g.byCC[accountID+"|"+country(to)]; c != nil {
+	if c := g.byCC[accountID+"|"+cc]; c != nil {
 		c.approved.add(now, 1)
 	}
 }

@@ -376,8 +376,9 @@ func TestConversionStats(t *testing.T) {
 	g.Check(t.Context(), msg("acc", "+33612345678", herald.TypeOTP, true))
 	g.Check(t.Context(), msg("other", "+33612345678", herald.TypeOTP, true))
 	g.Check(t.Context(), msg("acc", "+33612345679", herald.TypeTransactional, false)) // not a verification
+	g.Approved("acc", "+33798765432")                                                 // a prefix with no sends: its country from the number
 	w, countries, prefixes := g.ConversionStats("acc", 10)
-	if w != 10*time.Minute || fmt.Sprint(countries) != "[{GB  4 2} {FR  1 0}]" || fmt.Sprint(prefixes) != "[{GB +44791188 4 2} {FR +3361234 1 0}]" {
+	if w != 10*time.Minute || fmt.Sprint(countries) != "[{GB  4 2} {FR  1 1}]" || fmt.Sprint(prefixes) != "[{GB +44791188 4 2} {FR +3361234 1 0}]" {
 		t.Fatalf("stats %s %v %v", w, countries, prefixes)
 	}
 }
