@@ -30,6 +30,10 @@ type Options struct {
 	Readers int
 	// Logger receives commit failures. Default: discard.
 	Logger *slog.Logger
+
+	// walLimit is the WAL length in frames past which the writer
+	// restarts it (tests set it small). Default walLimitFrames.
+	walLimit int
 }
 
 // Store is the SQLite store. Create it with Open; Close it when done.
@@ -41,6 +45,7 @@ type Store struct {
 	log    *slog.Logger
 	max    int
 	done   chan struct{} // closed when the writer has exited
+	ckpt   *sql.DB       // the checkpointer's connection (checkpoint.go)
 	mu     sync.Mutex
 	closed bool // mu guards closed
 
@@ -79,6 +84,19 @@ type Store struct {
 	optedNumbers numberFilter // numbers with an opt-out, so OptedOut rarely queries
 	consent      consentCache // senders and policies, so the consent check never queries
 
+	// The checkpointer (checkpoint.go): the writer kicks it every
+	// checkpointCommits commits (commits is the writer's count) and
+	// serves its walRestart requests between groups; ckptNow runs a pass
+	// and reports its error (tests); ckptStop stops it, ckptDone is closed
+	// when it has exited.
+	walLimit   int
+	commits    int
+	ckptKick   chan struct{}
+	ckptNow    chan chan error
+	walRestart chan chan error
+	ckptStop   chan struct{}
+	ckptDone   chan struct{}
+
 	epMu      sync.Mutex
 	endpoints map[string][]*herald.WebhookEndpoint // epMu guards endpoints (account → enabled endpoints) and secrets
 	secrets   map[string]string                    // account → callback signing secret
@@ -105,6 +123,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Readers <= 0 {
 		opts.Readers = 4
 	}
+	if opts.walLimit <= 0 {
+		opts.walLimit = walLimitFrames
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -123,29 +144,39 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opts.Readers)
 	r.SetMaxIdleConns(opts.Readers)
+	ckpt, err := openCheckpointer(dsn)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
 	s := &Store{
-		w: w, r: r, log: opts.Logger, max: opts.MaxBatch,
-		ops:       make(chan *op, 4*opts.MaxBatch),
-		done:      make(chan struct{}),
-		stmts:     map[string]*sql.Stmt{},
-		endpoints: map[string][]*herald.WebhookEndpoint{},
-		cache:     map[string]*herald.Message{},
-		staged:    map[string]*herald.Message{},
-		rows:      newGroupRows(),
-		empty:     make([]int, len(groupKinds)),
-		secrets:   map[string]string{},
-		receipts:  newReceiptKeys(),
+		w: w, r: r, ckpt: ckpt, log: opts.Logger, max: opts.MaxBatch,
+		walLimit:   opts.walLimit,
+		ckptKick:   make(chan struct{}, 1),
+		ckptNow:    make(chan chan error),
+		walRestart: make(chan chan error),
+		ckptStop:   make(chan struct{}),
+		ckptDone:   make(chan struct{}),
+		ops:        make(chan *op, 4*opts.MaxBatch),
+		done:       make(chan struct{}),
+		stmts:      map[string]*sql.Stmt{},
+		endpoints:  map[string][]*herald.WebhookEndpoint{},
+		cache:      map[string]*herald.Message{},
+		staged:     map[string]*herald.Message{},
+		rows:       newGroupRows(),
+		empty:      make([]int, len(groupKinds)),
+		secrets:    map[string]string{},
+		receipts:   newReceiptKeys(),
 	}
 	if s.multi, err = prepareMulti(w); err != nil {
-		s.w.Close()
-		s.r.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	for name, text := range statements {
 		st, err := w.Prepare(text)
 		if err != nil {
-			s.w.Close()
-			s.r.Close()
+			s.closeDBs()
 			return nil, fmt.Errorf("sqlite: prepare %s: %w", name, err)
 		}
 		s.stmts[name] = st
@@ -154,26 +185,23 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadOptedNumbers(); err != nil {
-		s.w.Close()
-		s.r.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	if err := s.consent.load(s); err != nil {
-		s.w.Close()
-		s.r.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	if err := s.w.QueryRow(`SELECT EXISTS (SELECT 1 FROM smpp_sources)`).Scan(&s.smppSourced); err != nil {
-		s.w.Close()
-		s.r.Close()
+		s.closeDBs()
 		return nil, fmt.Errorf("sqlite: smpp sources: %w", err)
 	}
 	if err := s.receipts.load(s.w); err != nil {
-		s.w.Close()
-		s.r.Close()
+		s.closeDBs()
 		return nil, err
 	}
 	go s.writer()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -185,7 +213,9 @@ func openWriterDSN(dir string) (*sql.DB, string, error) {
 	}
 	path := filepath.Join(dir, "herald.db")
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	// No automatic checkpoints: the checkpointer runs them (checkpoint.go).
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("busy_timeout(%d)", busyTimeout), "foreign_keys(1)",
+		"wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimit)} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -216,6 +246,8 @@ func (s *Store) Close() error {
 	close(s.ops)
 	s.mu.Unlock()
 	<-s.done
+	close(s.ckptStop)
+	<-s.ckptDone
 	for _, st := range s.stmts {
 		st.Close()
 	}
@@ -224,7 +256,13 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 	}
-	return errors.Join(s.w.Close(), s.r.Close())
+	return s.closeDBs()
+}
+
+// closeDBs closes the connections; the writer's last, so that closing it
+// checkpoints the WAL into the database file.
+func (s *Store) closeDBs() error {
+	return errors.Join(s.ckpt.Close(), s.r.Close(), s.w.Close())
 }
 
 // errUnavailable is what writes report when the database cannot commit.
@@ -269,11 +307,23 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error, after func()) er
 }
 
 // writer is the one goroutine that writes: it takes every queued op (up
-// to MaxBatch), runs them in one transaction and commits once.
+// to MaxBatch), runs them in one transaction and commits once. Between
+// two groups it restarts the WAL when the checkpointer asks.
 func (s *Store) writer() {
 	defer close(s.done)
 	batch := make([]*op, 0, s.max)
-	for o := range s.ops {
+	for {
+		var o *op
+		select {
+		case req := <-s.walRestart:
+			req <- s.restartWAL()
+			continue
+		case next, ok := <-s.ops:
+			if !ok {
+				return
+			}
+			o = next
+		}
 		batch = append(batch[:0], o)
 	fill:
 		for len(batch) < s.max {
@@ -291,6 +341,7 @@ func (s *Store) writer() {
 		for i := range batch {
 			batch[i] = nil
 		}
+		s.kickCheckpointer()
 	}
 }
 

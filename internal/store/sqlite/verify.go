@@ -38,8 +38,7 @@ func (s *Store) prepareVerify() error {
 	for name, text := range verifyStatements {
 		st, err := s.w.Prepare(text)
 		if err != nil {
-			s.w.Close()
-			s.r.Close()
+			s.closeDBs()
 			return fmt.Errorf("sqlite: prepare %s: %w", name, err)
 		}
 		s.stmts[name] = st
