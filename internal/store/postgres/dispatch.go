@@ -190,6 +190,16 @@ func (s *Store) ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (i
 				n++
 			}
 		}
+		// Receipts kept for a submit response that has not come within
+		// the receipt window: none will come now, and nothing else would
+		// ever delete them.
+		if _, err := w.tx.Exec(w.ctx, `DELETE FROM orphan_keys WHERE orphan_id IN
+			(SELECT id FROM orphan_receipts WHERE at < $1)`, ns(sentBefore)); err != nil {
+			return fmt.Errorf("postgres: purge kept receipts: %w", err)
+		}
+		if _, err := w.tx.Exec(w.ctx, `DELETE FROM orphan_receipts WHERE at < $1`, ns(sentBefore)); err != nil {
+			return fmt.Errorf("postgres: purge kept receipts: %w", err)
+		}
 		return b.flush()
 	})
 	return n, err

@@ -138,9 +138,48 @@ func (s *Store) ExpireOverdue(ctx context.Context, now, sentBefore time.Time) (i
 				n++
 			}
 		}
+		if err := w.purgeOrphans(sentBefore); err != nil {
+			return err
+		}
 		return b.flush()
 	}, nil)
 	return n, err
+}
+
+// purgeOrphans deletes the receipts kept for a submit response that has
+// not come within the receipt window: none will come now, and nothing
+// else would ever delete them.
+func (w *wtx) purgeOrphans(before time.Time) error {
+	rows, err := w.query("orphan.old", ns(before))
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for rows.Next() {
+		var carrier, ks string
+		if err := rows.Scan(&carrier, &ks); err != nil {
+			rows.Close()
+			return err
+		}
+		for _, k := range strings.Fields(ks) {
+			keys = append(keys, receiptKey(carrier, k))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := w.exec("orphan.purgeKeys", ns(before)); err != nil {
+		return err
+	}
+	if _, err := w.exec("orphan.purge", ns(before)); err != nil {
+		return err
+	}
+	w.opKeys.unorphan = append(w.opKeys.unorphan, keys...)
+	return nil
 }
 
 func (w *wtx) strings(name string, args ...any) ([]string, error) {

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Lifecycle", testLifecycle},
 		{"MultipartStatus", testMultipartStatus},
 		{"ReceiptBeforeResponse", testReceiptBeforeResponse},
+		{"KeptReceiptsPurged", testKeptReceiptsPurged},
 		{"MonotonicTransitions", testMonotonic},
 		{"Cancel", testCancel},
 		{"ExpireOverdue", testExpire},
@@ -304,6 +305,39 @@ func testReceiptBeforeResponse(t *testing.T, s store.Store) {
 	apply(t, s, store.Transition{PartRef: ref(m, 1), To: herald.StatusSent, At: base.Add(2 * time.Second), Carrier: "sim", CarrierMessageID: "77", CorrelationKeys: []string{"77"}})
 	if got := status(t, s, m); got.Status != herald.StatusDelivered || got.Parts[0].ReceiptStat != "DELIVRD" {
 		t.Fatalf("kept receipt not applied: %s", got.Status)
+	}
+}
+
+// testKeptReceiptsPurged: a receipt kept for a submit response that does
+// not come within the receipt window is deleted by ExpireOverdue; one
+// still inside the window is kept and applied.
+func testKeptReceiptsPurged(t *testing.T, s store.Store) {
+	a := account(t, s, "acme")
+	old, recent := newMessage(a, 1, base), newMessage(a, 1, base)
+	create(t, s, old, recent)
+	apply(t, s, store.Transition{PartRef: ref(old, 1), To: herald.StatusSending, At: base},
+		store.Transition{PartRef: ref(recent, 1), To: herald.StatusSending, At: base})
+	keep := func(key string, at time.Time) {
+		if err := s.ApplyReceipts(t.Context(), []store.Receipt{{Carrier: "sim", CorrelationKeys: []string{key},
+			To: herald.StatusDelivered, At: at, ReceiptStat: "DELIVRD"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep("501", base)
+	keep("502", base.Add(2*time.Hour))
+	// The receipt window (sentBefore) is one hour before base+2h: the
+	// first kept receipt is older.
+	if _, err := s.ExpireOverdue(t.Context(), base.Add(2*time.Hour), base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	at := base.Add(3 * time.Hour)
+	apply(t, s, store.Transition{PartRef: ref(old, 1), To: herald.StatusSent, At: at, Carrier: "sim", CarrierMessageID: "501", CorrelationKeys: []string{"501"}},
+		store.Transition{PartRef: ref(recent, 1), To: herald.StatusSent, At: at, Carrier: "sim", CarrierMessageID: "502", CorrelationKeys: []string{"502"}})
+	if got := status(t, s, old); got.Status != herald.StatusSent {
+		t.Errorf("a receipt kept past the receipt window was applied: %s", got.Status)
+	}
+	if got := status(t, s, recent); got.Status != herald.StatusDelivered {
+		t.Errorf("a receipt kept within the receipt window was not applied: %s", got.Status)
 	}
 }
 
