@@ -222,8 +222,17 @@ func TestFailover(t *testing.T) {
 // traffic goes to b; after the probation a takes traffic again.
 func TestDemotedOnUndeliv(t *testing.T) {
 	t.Parallel()
-	r := newRouteRig(t, []routing.Route{{Name: "uk", Carriers: []routing.Weighted{{Carrier: "a"}}, Failover: []string{"b"}}},
-		routing.HealthOptions{Window: time.Minute, MinReceipts: 20, MinDeliveryRate: 0.5, Probation: 2 * time.Second})
+	// a sends at 50/s, so that the 200 messages below take 4 s there:
+	// its receipts reach the health record (after the submit responses
+	// are stored, then the receipts) well before a has sent half of them,
+	// even on a loaded machine.
+	r := newRouteRigWith(t, []routing.Route{{Name: "uk", Carriers: []routing.Weighted{{Carrier: "a"}}, Failover: []string{"b"}}},
+		routing.HealthOptions{Window: time.Minute, MinReceipts: 20, MinDeliveryRate: 0.5, Probation: 2 * time.Second},
+		func(name string, _ *smscsim.Options, cc *carrier.Config) {
+			if name == "a" {
+				cc.TPS = 50
+			}
+		})
 	eventually(t, "a bound", func() bool { return r.sim("a").Stats().Sessions == 1 })
 	ok := r.send(t, 30, "1")
 	eventually(t, "30 delivered", func() bool { return r.statuses(t, ok)[herald.StatusDelivered] == 30 })
