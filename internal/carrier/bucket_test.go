@@ -190,7 +190,7 @@ func TestBucketSettlesAtCap(t *testing.T) {
 // TestClusterRateLeavesRoomForBurst: a node's bucket rate plus its burst
 // never exceeds its share of the carrier's TPS, so the nodes together
 // never exceed the carrier's TPS in any second; from 50/s a node uses at
-// least 90 % of its share. (Below 2/s a share cannot hold: the bucket
+// least 85 % of its share. (Below 2/s a share cannot hold: the bucket
 // admits at least one submit at once. docs/cluster.md says so.)
 func TestClusterRateLeavesRoomForBurst(t *testing.T) {
 	for _, share := range []float64{2, 10, 49, 50, 51, 125, 250, 500, 1000, 5000} {
@@ -199,8 +199,8 @@ func TestClusterRateLeavesRoomForBurst(t *testing.T) {
 		if got := r + b.burst(); got > share+1e-9 {
 			t.Errorf("share %g: rate %g + burst %g = %g, more than the share", share, r, b.burst(), got)
 		}
-		if share >= 50 && r < 0.9*share {
-			t.Errorf("share %g: rate %g, less than 90 %% of it (the margin is 5 %%, the burst 2 %%)", share, r)
+		if share >= 50 && r < 0.85*share {
+			t.Errorf("share %g: rate %g, less than 85 %% of it (the margin is 10 %%, the burst 2 %%)", share, r)
 		}
 	}
 }
@@ -253,7 +253,7 @@ func TestShareHandOver(t *testing.T) {
 		if most > 500 {
 			t.Errorf("%d submits in one second across the hand-over; the carrier allows 500", most)
 		}
-		if most < 450 {
+		if most < 425 { // 500 less the 10 % margin and the burst, less a little
 			t.Errorf("%d submits in the busiest second: the shares waste the carrier's rate", most)
 		}
 		t.Logf("%d submits, at most %d in one second", len(at), most)
