@@ -287,28 +287,60 @@ func (l *Link) Submit(ctx context.Context, m *herald.Message, p *herald.Part, do
 	if err := l.flow.wait(ctx); err != nil {
 		return err
 	}
-	i := l.pick(m.ID)
-	if b := l.binds[i]; b != nil {
-		if err := b.wait(ctx); err != nil {
+	req := l.submitSM(m, p)
+	for {
+		i, s, err := l.session(ctx, m.ID)
+		if err != nil {
 			return err
 		}
-	}
-	req := l.submitSM(m, p)
-	err := l.clients[i].Go(ctx, req, func(r smpp.Response) {
-		res := l.result(r)
-		l.observe(i, res)
-		if res.Err == nil && len(res.Keys) > 0 {
-			keys := res.Keys
-			l.receipts.awaiting(keys)
-			var once sync.Once
-			res.Recorded = func() { once.Do(func() { l.recorded(keys) }) }
+		if b := l.binds[i]; b != nil {
+			if err := b.wait(ctx); err != nil {
+				return err
+			}
 		}
-		done(res)
-	})
-	if err == nil {
-		l.submitted.Add(1)
+		err = s.Go(ctx, req, func(r smpp.Response) {
+			res := l.result(r)
+			l.observe(i, res)
+			if res.Err == nil && len(res.Keys) > 0 {
+				keys := res.Keys
+				l.receipts.awaiting(keys)
+				var once sync.Once
+				res.Recorded = func() { once.Do(func() { l.recorded(keys) }) }
+			}
+			done(res)
+		})
+		if errors.Is(err, smpp.ErrClosed) {
+			continue // the bind ended meanwhile: pick again
+		}
+		if err == nil {
+			l.submitted.Add(1)
+		}
+		return err
 	}
-	return err
+}
+
+// bindWait is how long Submit waits for the bind it picked before it
+// picks again.
+const bindWait = 500 * time.Millisecond
+
+// session returns a bound session for a message: its own bind (pick)
+// while that is up, else another bound one. When none is up it waits for
+// the one pick named, but only bindWait at a time: in a cluster that bind
+// may be a slot this node has handed back and will never bind again
+// while another of its slots comes up.
+func (l *Link) session(ctx context.Context, id string) (int, *smpp.Session, error) {
+	for {
+		i := l.pick(id)
+		wctx, cancel := context.WithTimeout(ctx, bindWait)
+		s, err := l.clients[i].Session(wctx)
+		cancel()
+		if err == nil {
+			return i, s, nil
+		}
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+	}
 }
 
 // IsThrottle reports whether a submit status asks the sender to slow

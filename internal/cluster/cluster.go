@@ -244,7 +244,7 @@ func (m *Manager) watch(ctx context.Context) {
 	for {
 		select {
 		case <-t.C:
-			m.expire(time.Now())
+			m.expireWithin(time.Now(), m.o.TTL/4)
 		case <-ctx.Done():
 			return
 		}
@@ -301,8 +301,14 @@ func (m *Manager) renew(ctx context.Context, start time.Time) {
 // expire gives up the slots whose lease may run out before the next
 // renewal could reach the database: from then on another node may take
 // them, so this node's bind must be closed first.
-func (m *Manager) expire(now time.Time) {
-	margin := m.o.Renew + m.o.TTL/4
+func (m *Manager) expire(now time.Time) { m.expireWithin(now, m.o.Renew+m.o.TTL/4) }
+
+// expireWithin closes the binds of slots whose lease ends within margin.
+// The watcher, which runs while a round may still be renewing, uses a
+// narrower margin than the round itself: under load a renewal can take
+// seconds, and closing a bind it was about to renew hands the slot
+// around for nothing.
+func (m *Manager) expireWithin(now time.Time, margin time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range m.slots {
