@@ -331,6 +331,12 @@ const bindWait = 500 * time.Millisecond
 func (l *Link) session(ctx context.Context, id string) (int, *smpp.Session, error) {
 	for {
 		i := l.pick(id)
+		if l.clients[i].Bound() {
+			// The common case: no timer on the submit path.
+			if s, err := l.clients[i].Session(ctx); err == nil || ctx.Err() != nil {
+				return i, s, err
+			}
+		}
 		wctx, cancel := context.WithTimeout(ctx, bindWait)
 		s, err := l.clients[i].Session(wctx)
 		cancel()

@@ -118,12 +118,7 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 				// read the store (which could not commit either). The
 				// request fails as a whole, as when the commit fails,
 				// rather than each item with an internal error.
-				for j := range items {
-					if guarded[j] {
-						refund = append(refund, send[j])
-					}
-				}
-				s.refund(refund)
+				s.refund(guardedOf(send, guarded))
 				return nil, err
 			}
 			results[i].Err = err
@@ -143,12 +138,7 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 	}
 	if len(items) > 0 {
 		if err := s.o.Store.CreateMessages(ctx, items); err != nil {
-			for j := range items {
-				if guarded[j] {
-					refund = append(refund, send[j])
-				}
-			}
-			s.refund(refund)
+			s.refund(guardedOf(send, guarded))
 			return nil, err
 		}
 	}
@@ -174,6 +164,17 @@ func (s *Service) Submit(ctx context.Context, accountID string, reqs []Request, 
 		s.o.Accepted(accepted)
 	}
 	return results, nil
+}
+
+// guardedOf returns the messages of send the guard counted.
+func guardedOf(send []*herald.Message, guarded []bool) []*herald.Message {
+	var out []*herald.Message
+	for j, m := range send {
+		if guarded[j] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // refund gives the guard back the count of messages not stored.
